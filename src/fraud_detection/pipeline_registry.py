@@ -1,0 +1,22 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.framework.project import find_pipelines
+from kedro.pipeline import Pipeline
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register the project's pipelines.
+
+    ``find_pipelines()`` discovers every ``pipelines/<name>/`` package. With ``--pipeline NAME``
+    it loads only that one, so the default is built from whatever was found.
+
+    Returns:
+        A mapping from pipeline names to ``Pipeline`` objects.
+    """
+    pipelines = find_pipelines(raise_errors=True)
+    pipelines["__default__"] = sum(
+        (found for name, found in pipelines.items() if name != "__default__"), Pipeline([])
+    )
+    return pipelines
