@@ -1,0 +1,516 @@
+"""A seeded generator of card transactions with known fraud patterns.
+
+Customers spend in their own habits (amount level, categories, online share, device) near home,
+and sometimes travel. Fraud is injected as events of four known patterns:
+
+- account takeover: a burst of online purchases from a new device, often abroad, in risky
+  categories, far above the customer's usual amounts;
+- card testing: a few tiny online amounts within minutes, then one or two large ones;
+- cloned card: in-store, card present, thousands of kilometres from home;
+- risky categories at night: gambling, crypto, jewelry or gift cards between midnight and 6 am.
+
+Labels carry noise (some fraud is never reported, a few legitimate transactions are), so a model
+can learn the patterns but not perfectly. A drift scenario shifts the data after a point in time,
+for monitoring work. Everything is vectorised numpy; the same parameters give the same table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fraud_detection.domain import (
+    COUNTRIES,
+    COUNTRY_CURRENCY,
+    MERCHANT_CATEGORIES,
+    ONLINE_DEVICES,
+    TRANSACTION_COLUMNS,
+)
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class DriftScenario(StrEnum):
+    """How the data shifts after ``drift.start``."""
+
+    NONE = "none"
+    NEW_MERCHANT_MIX = "new_merchant_mix"
+    """Spending moves towards online retail, electronics, crypto and gift cards, more online."""
+    AMOUNT_INFLATION = "amount_inflation"
+    """Every amount is multiplied by ``drift.strength``."""
+    FRAUD_SURGE = "fraud_surge"
+    """Fraud events become ``drift.strength`` times as frequent."""
+
+
+class DriftParams(BaseModel):
+    """A shift of the data from a point in time on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: DriftScenario = DriftScenario.NONE
+    start: Fraction = 0.5
+    """Where in the date range the drift begins, as a fraction of the range."""
+    strength: float = Field(default=1.5, gt=0.0)
+
+
+class LabelNoiseParams(BaseModel):
+    """How imperfect the fraud labels are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    missed_fraud_rate: Fraction = 0.1
+    """Share of fraudulent transactions labelled legitimate (never reported)."""
+    false_report_rate: Fraction = 0.0005
+    """Share of legitimate transactions labelled fraud (false disputes)."""
+
+
+class GenerationParams(BaseModel):
+    """Knobs of the generator (``data_generation`` in ``parameters_data_generation.yml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 42
+    n_customers: int = Field(default=10_000, ge=1)
+    n_merchants: int = Field(default=2_000, ge=len(MERCHANT_CATEGORIES))
+    n_transactions: int = Field(default=300_000, ge=100)
+    start_date: dt.date = dt.date(2026, 1, 1)
+    end_date: dt.date = dt.date(2026, 4, 1)
+    fraud_rate: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.01
+    """Share of transactions that are fraud, before label noise."""
+    travel_rate: Fraction = 0.15
+    """Share of customers who take one trip abroad in the period."""
+    label_noise: LabelNoiseParams = LabelNoiseParams()
+    drift: DriftParams = DriftParams()
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> GenerationParams:
+        if self.end_date <= self.start_date + dt.timedelta(days=1):
+            raise ValueError(
+                f"end_date ({self.end_date}) must be more than one day after "
+                f"start_date ({self.start_date})"
+            )
+        return self
+
+
+# Relative share of spending per category (legitimate), and the tendencies of each category.
+_CATEGORY_WEIGHT = np.array([30, 18, 9, 8, 6, 7, 3, 10, 2, 5, 0.6, 0.3, 0.6, 0.5])
+_CATEGORY_LOG_AMOUNT = np.array(
+    [0.0, 0.1, 0.5, -0.6, -0.3, 0.7, 1.8, 0.6, 2.2, 0.3, 0.8, 1.5, 2.0, 0.9]
+)
+_CATEGORY_ONLINE = np.array(
+    [0.05, 0.08, 0.01, 0.4, 0.1, 0.35, 0.5, 0.97, 0.7, 0.5, 0.85, 1.0, 0.3, 0.75]
+)
+_CATEGORY_RISK = np.array([1, 1, 1, 1, 1, 2, 3, 2, 2, 2, 5, 6, 4, 5], dtype=float)
+# Hour-of-day profile of legitimate spending: quiet at night, peaks at lunch and early evening.
+_HOUR_PROFILE = np.array(
+    [0.4, 0.2, 0.1, 0.1, 0.1, 0.3, 1, 2.5, 4, 5, 5.5, 6.5, 8, 7, 6, 6, 6.5, 7.5, 8, 7, 5.5, 4, 2.5, 1]
+)
+_HOME_COUNTRIES = ("NL", "DE", "FR", "BE", "GB")
+_HOME_COUNTRY_WEIGHT = np.array([0.55, 0.15, 0.12, 0.1, 0.08])
+_FRAUD_ORIGIN_COUNTRIES = ("NG", "BR", "TH", "TR", "US")
+_SECONDS_PER_DAY = 86_400
+_US_PER_SECOND = 1_000_000
+
+_CAT = {name: i for i, name in enumerate(MERCHANT_CATEGORIES)}
+_COUNTRY = {name: i for i, name in enumerate(COUNTRIES)}
+
+
+def _index(names: tuple[str, ...], lookup: dict[str, int]) -> np.ndarray:
+    return np.array([lookup[name] for name in names])
+
+
+def _choice_rows(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarray:
+    """Sample one column index per row from rows of cumulative probabilities."""
+    draws = rng.random(cumulative.shape[0])[:, None]
+    return np.minimum((cumulative < draws).sum(axis=1), cumulative.shape[1] - 1)
+
+
+def _expand_events(
+    rng: np.random.Generator, n_events: int, low: int, high: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Give each event ``low..high`` transactions.
+
+    Returns:
+        Per transaction: the event it belongs to and its position in the event; per event: size.
+    """
+    sizes = rng.integers(low, high + 1, size=n_events)
+    event = np.repeat(np.arange(n_events), sizes)
+    starts = np.cumsum(sizes) - sizes
+    position = np.arange(event.size) - starts[event]
+    return event, position, sizes
+
+
+def _offsets_within_events(
+    rng: np.random.Generator, event: np.ndarray, position: np.ndarray, low_s: float, high_s: float
+) -> np.ndarray:
+    """Seconds from an event's first transaction, with gaps drawn in ``[low_s, high_s]``."""
+    gaps = rng.uniform(low_s, high_s, size=event.size)
+    gaps[position == 0] = 0.0
+    total = np.cumsum(gaps)
+    first = total[position == 0]
+    return total - first[event]
+
+
+def generate_customers(params: GenerationParams) -> pd.DataFrame:
+    """Draw the card holders: home, age, account age and spending habits.
+
+    Args:
+        params: Generator knobs.
+
+    Returns:
+        One row per customer.
+    """
+    rng = np.random.default_rng([params.seed, 1])
+    n = params.n_customers
+    home = rng.choice(len(_HOME_COUNTRIES), size=n, p=_HOME_COUNTRY_WEIGHT)
+    new_account = rng.random(n) < 0.05
+    opened_days_before = np.where(
+        new_account,
+        rng.integers(0, 30, size=n),
+        np.minimum(30 + rng.exponential(3 * 365, size=n).astype(np.int64), 40 * 365),
+    )
+    span_days = (params.end_date - params.start_date).days
+    travels = rng.random(n) < params.travel_rate
+    trip_start = rng.uniform(0, max(span_days - 3, 1), size=n)
+    trip_days = rng.uniform(3, 15, size=n)
+    foreign = np.array([c for c in COUNTRIES if c not in _HOME_COUNTRIES])
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(100_000, 100_000 + n, dtype=np.int64),
+            "home_country": np.array(_HOME_COUNTRIES)[home],
+            "age": np.clip(18 + rng.gamma(3.0, 9.0, size=n), 18, 95).astype(np.int64),
+            "account_opened": pd.Timestamp(params.start_date)
+            - pd.to_timedelta(opened_days_before, unit="D"),
+            "mean_log_amount": rng.normal(3.3, 0.45, size=n),
+            "activity": rng.gamma(2.0, 1.0, size=n),
+            "online_share": rng.beta(2.0, 4.0, size=n),
+            "primary_device": rng.choice(np.array(ONLINE_DEVICES), size=n, p=[0.65, 0.28, 0.07]),
+            "trip_start_day": np.where(travels, trip_start, np.inf),
+            "trip_end_day": np.where(travels, trip_start + trip_days, np.inf),
+            "trip_country": rng.choice(foreign, size=n),
+            "trip_distance_km": rng.uniform(300, 9_000, size=n),
+        }
+    )
+
+
+def generate_merchants(params: GenerationParams) -> pd.DataFrame:
+    """Draw the merchants: category and risk.
+
+    Every category has at least one merchant; the rest follow the categories' spending shares.
+
+    Args:
+        params: Generator knobs.
+
+    Returns:
+        One row per merchant.
+    """
+    rng = np.random.default_rng([params.seed, 2])
+    n_cat = len(MERCHANT_CATEGORIES)
+    weights = np.sqrt(_CATEGORY_WEIGHT) / np.sqrt(_CATEGORY_WEIGHT).sum()
+    category = np.concatenate(
+        [np.arange(n_cat), rng.choice(n_cat, size=params.n_merchants - n_cat, p=weights)]
+    )
+    risk = rng.beta(1.0 + _CATEGORY_RISK[category], 12.0)
+    return pd.DataFrame(
+        {
+            "merchant_id": np.arange(10_000, 10_000 + params.n_merchants, dtype=np.int64),
+            "merchant_category": np.array(MERCHANT_CATEGORIES)[category],
+            "risk": risk,
+        }
+    )
+
+
+def _fraud_counts(params: GenerationParams) -> dict[str, int]:
+    n_fraud = round(params.n_transactions * params.fraud_rate)
+    shares = {"account_takeover": 0.35, "card_testing": 0.25, "cloned_card": 0.2, "night": 0.2}
+    counts = {name: int(n_fraud * share) for name, share in shares.items()}
+    counts["account_takeover"] += n_fraud - sum(counts.values())
+    return counts
+
+
+def _event_starts(
+    rng: np.random.Generator, n: int, params: GenerationParams, span_s: float
+) -> np.ndarray:
+    """Seconds since ``start_date`` at which fraud events begin (denser after a fraud surge)."""
+    latest = span_s - _SECONDS_PER_DAY
+    if params.drift.scenario != DriftScenario.FRAUD_SURGE:
+        return rng.uniform(0, latest, size=n)
+    cut = params.drift.start * latest
+    after = params.drift.strength * (latest - cut)
+    p_after = after / (cut + after)
+    is_after = rng.random(n) < p_after
+    return np.where(is_after, rng.uniform(cut, latest, size=n), rng.uniform(0, cut, size=n))
+
+
+def _pattern(  # noqa: PLR0913
+    rng: np.random.Generator,
+    params: GenerationParams,
+    n_tx: int,
+    size: tuple[int, int],
+    gap_s: tuple[float, float],
+    span_s: float,
+    activity: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Lay out ``n_tx`` transactions of one fraud pattern in events of ``size`` transactions."""
+    mean_size = (size[0] + size[1]) / 2
+    n_events = max(int(np.ceil(n_tx / mean_size * 1.3)), 1)
+    event, position, sizes = _expand_events(rng, n_events, *size)
+    event, position = event[:n_tx], position[:n_tx]
+    victims = rng.choice(activity.size, size=n_events, p=activity / activity.sum())
+    starts = _event_starts(rng, n_events, params, span_s)
+    seconds = starts[event] + _offsets_within_events(rng, event, position, *gap_s)
+    return {
+        "customer": victims[event],
+        "seconds": np.minimum(seconds, span_s - 1),
+        "position": position,
+        "event_size": sizes[event],
+    }
+
+
+def _fraud_transactions(
+    rng: np.random.Generator, params: GenerationParams, customers: pd.DataFrame, span_s: float
+) -> dict[str, np.ndarray]:
+    """All fraud transactions as column arrays (customer as a row index into ``customers``)."""
+    counts = _fraud_counts(params)
+    activity = customers["activity"].to_numpy()
+    risky_online = _index(("electronics", "gift_cards", "crypto", "online_retail", "jewelry"), _CAT)
+    testing = _index(("online_retail", "gift_cards", "entertainment"), _CAT)
+    cloned = _index(("electronics", "jewelry", "clothing", "travel"), _CAT)
+    night = _index(("gambling", "crypto", "jewelry", "gift_cards"), _CAT)
+    origins = _index(_FRAUD_ORIGIN_COUNTRIES, _COUNTRY)
+    parts = []
+
+    # Account takeover: a burst of online purchases, minutes apart.
+    ato = _pattern(rng, params, counts["account_takeover"], (3, 8), (60, 600), span_s, activity)
+    n = ato["customer"].size
+    abroad = rng.random(n) < 0.7
+    ato.update(
+        category=rng.choice(risky_online, size=n),
+        online=np.ones(n, dtype=bool),
+        amount=rng.lognormal(np.log(300), 0.7, size=n),
+        abroad=abroad,
+        country=rng.choice(origins, size=n),
+        distance=np.where(abroad, rng.uniform(800, 9_000, size=n), rng.uniform(5, 300, size=n)),
+        new_device=np.ones(n, dtype=bool),
+    )
+    parts.append(ato)
+
+    # Card testing: tiny amounts within minutes, then one or two large ones.
+    ct = _pattern(rng, params, counts["card_testing"], (4, 8), (20, 240), span_s, activity)
+    n = ct["customer"].size
+    large = ct["position"] >= ct["event_size"] - rng.integers(1, 3, size=n)
+    abroad = rng.random(n) < 0.5
+    ct.update(
+        category=rng.choice(testing, size=n),
+        online=np.ones(n, dtype=bool),
+        amount=np.where(
+            large, rng.lognormal(np.log(600), 0.5, size=n), rng.uniform(0.5, 3.0, size=n)
+        ),
+        abroad=abroad,
+        country=rng.choice(origins, size=n),
+        distance=np.where(abroad, rng.uniform(800, 9_000, size=n), rng.uniform(5, 300, size=n)),
+        new_device=rng.random(n) < 0.5,
+    )
+    parts.append(ct)
+
+    # Cloned card: in-store, card present, far from home, a few hours apart.
+    cc = _pattern(rng, params, counts["cloned_card"], (1, 3), (600, 7_200), span_s, activity)
+    n = cc["customer"].size
+    cc.update(
+        category=rng.choice(cloned, size=n),
+        online=np.zeros(n, dtype=bool),
+        amount=rng.lognormal(np.log(250), 0.6, size=n),
+        abroad=np.ones(n, dtype=bool),
+        country=rng.choice(origins, size=n),
+        distance=rng.uniform(1_000, 9_000, size=n),
+        new_device=np.zeros(n, dtype=bool),
+    )
+    parts.append(cc)
+
+    # Risky categories at night: the event is moved to between midnight and 6 am.
+    nt = _pattern(rng, params, counts["night"], (1, 2), (60, 1_800), span_s, activity)
+    n = nt["customer"].size
+    day_start = np.floor(nt["seconds"] / _SECONDS_PER_DAY) * _SECONDS_PER_DAY
+    nt["seconds"] = np.minimum(
+        day_start + rng.uniform(0, 6 * 3_600, size=n) + nt["position"] * 600, span_s - 1
+    )
+    online = rng.random(n) < 0.8
+    nt.update(
+        category=rng.choice(night, size=n),
+        online=online,
+        amount=rng.lognormal(np.log(400), 0.6, size=n),
+        abroad=np.zeros(n, dtype=bool),
+        country=np.full(n, -1),
+        distance=np.where(online, rng.uniform(1, 50, size=n), rng.uniform(1, 40, size=n)),
+        new_device=rng.random(n) < 0.3,
+    )
+    parts.append(nt)
+
+    keys = ("customer", "seconds", "category", "online", "amount", "abroad", "country")
+    fraud = {key: np.concatenate([part[key] for part in parts]) for key in keys}
+    fraud["distance"] = np.concatenate([part["distance"] for part in parts])
+    fraud["new_device"] = np.concatenate([part["new_device"] for part in parts])
+    return fraud
+
+
+def _legit_transactions(
+    rng: np.random.Generator,
+    params: GenerationParams,
+    customers: pd.DataFrame,
+    n: int,
+    span_s: float,
+) -> dict[str, np.ndarray]:
+    """Legitimate spending as column arrays (customer as a row index into ``customers``)."""
+    activity = customers["activity"].to_numpy()
+    customer = rng.choice(activity.size, size=n, p=activity / activity.sum())
+    span_days = int(np.ceil(span_s / _SECONDS_PER_DAY))
+    day = rng.integers(0, span_days, size=n)
+    hour = rng.choice(24, size=n, p=_HOUR_PROFILE / _HOUR_PROFILE.sum())
+    seconds = np.minimum(
+        day * _SECONDS_PER_DAY + hour * 3_600 + rng.uniform(0, 3_600, size=n), span_s - 1
+    )
+    drift_from = params.drift.start * span_s
+    drifted = seconds >= drift_from if params.drift.scenario != DriftScenario.NONE else None
+
+    # Each customer has their own category tastes around the population's.
+    taste = _CATEGORY_WEIGHT * rng.lognormal(0.0, 0.6, size=(activity.size, _CATEGORY_WEIGHT.size))
+    category = np.empty(n, dtype=np.int64)
+    shifted = np.zeros(n, dtype=bool)
+    if drifted is not None and params.drift.scenario == DriftScenario.NEW_MERCHANT_MIX:
+        shifted = drifted
+    for rows, weights in ((~shifted, taste), (shifted, taste * _merchant_mix_shift(params))):
+        if rows.any():
+            cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+            category[rows] = _choice_rows(rng, cumulative[customer[rows]])
+
+    online_share = customers["online_share"].to_numpy()[customer]
+    p_online = np.clip(_CATEGORY_ONLINE[category] * (0.4 + 1.2 * online_share), 0.0, 1.0)
+    if shifted.any():
+        p_online[shifted] = np.clip(p_online[shifted] * params.drift.strength, 0.0, 1.0)
+    online = rng.random(n) < p_online
+
+    trip_start = customers["trip_start_day"].to_numpy()[customer] * _SECONDS_PER_DAY
+    trip_end = customers["trip_end_day"].to_numpy()[customer] * _SECONDS_PER_DAY
+    abroad = (seconds >= trip_start) & (seconds < trip_end)
+    trip_country = customers["trip_country"].map(_COUNTRY).to_numpy()[customer]
+    trip_distance = customers["trip_distance_km"].to_numpy()[customer]
+    local = np.where(online, rng.lognormal(np.log(2.0), 1.0, size=n), rng.lognormal(np.log(5.0), 0.9, size=n))
+    distance = np.where(abroad, trip_distance * rng.uniform(0.97, 1.03, size=n) + local, local)
+
+    mean_log = customers["mean_log_amount"].to_numpy()[customer]
+    amount = rng.lognormal(mean_log + _CATEGORY_LOG_AMOUNT[category], 0.8)
+    return {
+        "customer": customer,
+        "seconds": seconds,
+        "category": category,
+        "online": online,
+        "amount": amount,
+        "abroad": abroad,
+        "country": np.where(abroad, trip_country, -1),
+        "distance": distance,
+        "new_device": rng.random(n) < 0.05,
+    }
+
+
+def _merchant_mix_shift(params: GenerationParams) -> np.ndarray:
+    """Category multipliers of the ``new_merchant_mix`` drift."""
+    shift = np.ones(len(MERCHANT_CATEGORIES))
+    favoured = _index(("online_retail", "electronics", "crypto", "gift_cards"), _CAT)
+    shift[favoured] = params.drift.strength**3
+    return shift
+
+
+def generate_transactions(
+    customers: pd.DataFrame, merchants: pd.DataFrame, params: GenerationParams
+) -> pd.DataFrame:
+    """Generate labelled card transactions for ``customers`` at ``merchants``.
+
+    Args:
+        customers: Output of :func:`generate_customers`.
+        merchants: Output of :func:`generate_merchants`.
+        params: Generator knobs.
+
+    Returns:
+        ``raw_transactions``: the columns of ``docs/data.md``, in time order.
+    """
+    rng = np.random.default_rng([params.seed, 3])
+    span_s = float((params.end_date - params.start_date).days * _SECONDS_PER_DAY)
+    fraud = _fraud_transactions(rng, params, customers, span_s)
+    n_fraud = fraud["customer"].size
+    legit = _legit_transactions(rng, params, customers, params.n_transactions - n_fraud, span_s)
+    cols = {key: np.concatenate([legit[key], fraud[key]]) for key in legit}
+    label = np.concatenate([np.zeros(params.n_transactions - n_fraud), np.ones(n_fraud)])
+    n = label.size
+
+    noise = params.label_noise
+    flip = np.where(
+        label == 1, rng.random(n) < noise.missed_fraud_rate, rng.random(n) < noise.false_report_rate
+    )
+    observed = np.where(flip, 1 - label, label).astype(np.int8)
+
+    customer = cols["customer"]
+    home = customers["home_country"].map(_COUNTRY).to_numpy()[customer]
+    country = np.where(cols["country"] >= 0, cols["country"], home)
+    country_names = np.array(COUNTRIES)[country]
+    currency = pd.Series(country_names).map(COUNTRY_CURRENCY).to_numpy()
+
+    primary = customers["primary_device"].to_numpy()[customer]
+    other = rng.choice(np.array(ONLINE_DEVICES), size=n)
+    other = np.where(other == primary, np.where(primary == "desktop", "mobile", "desktop"), other)
+    device = np.where(cols["online"], np.where(cols["new_device"], other, primary), "pos_terminal")
+
+    amount = cols["amount"]
+    if params.drift.scenario == DriftScenario.AMOUNT_INFLATION:
+        amount = np.where(cols["seconds"] >= params.drift.start * span_s, amount * params.drift.strength, amount)
+    amount = np.maximum(np.round(amount, 2), 0.01)
+
+    merchant_id = _pick_merchants(rng, merchants, cols["category"])
+    # Microsecond timestamps keep ties between a customer's transactions practically absent.
+    micros = (cols["seconds"] * _US_PER_SECOND).astype(np.int64)
+    timestamp = pd.Timestamp(params.start_date).as_unit("us") + pd.to_timedelta(micros, unit="us")
+    opened = customers["account_opened"].to_numpy()[customer]
+    account_age = ((timestamp.to_numpy() - opened) // np.timedelta64(1, "D")).astype(np.int64)
+
+    frame = pd.DataFrame(
+        {
+            "timestamp": timestamp,
+            "customer_id": customers["customer_id"].to_numpy()[customer],
+            "customer_age": customers["age"].to_numpy()[customer],
+            "account_age_days": account_age,
+            "amount": amount,
+            "currency": currency,
+            "merchant_id": merchant_id,
+            "merchant_category": np.array(MERCHANT_CATEGORIES)[cols["category"]],
+            "channel": np.where(cols["online"], "online", "in_store"),
+            "card_present": ~cols["online"],
+            "distance_from_home_km": np.round(cols["distance"], 3),
+            "device": device,
+            "country": country_names,
+            "is_fraud": observed,
+        }
+    )
+    frame = frame.sort_values(["timestamp", "customer_id"], kind="stable", ignore_index=True)
+    ids = "tx" + pd.Series(np.arange(n), dtype="string").str.zfill(10)
+    frame.insert(0, "transaction_id", ids.astype("str"))
+    for column in ("currency", "merchant_category", "channel", "device", "country"):
+        frame[column] = frame[column].astype("str")
+    return frame[[*TRANSACTION_COLUMNS, "is_fraud"]]
+
+
+def _pick_merchants(
+    rng: np.random.Generator, merchants: pd.DataFrame, category: np.ndarray
+) -> np.ndarray:
+    """A merchant of the right category for each transaction."""
+    merchant_category = merchants["merchant_category"].map(_CAT).to_numpy()
+    merchant_ids = merchants["merchant_id"].to_numpy()
+    picked = np.empty(category.size, dtype=np.int64)
+    for cat in range(len(MERCHANT_CATEGORIES)):
+        rows = np.flatnonzero(category == cat)
+        pool = merchant_ids[merchant_category == cat]
+        picked[rows] = pool[rng.integers(0, pool.size, size=rows.size)]
+    return picked

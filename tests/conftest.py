@@ -1,0 +1,73 @@
+"""Fixtures shared by the whole suite: telemetry off, and a small real project run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEDRO = Path(sys.executable).with_name("kedro")
+LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+SMALL_RUN_PARAMS = (
+    "data_generation.n_transactions=40000,data_generation.n_customers=1500,"
+    "data_generation.n_merchants=300"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite never reaches the network: telemetry off for every process it starts.
+    os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
+    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"
+
+
+def make_project_copy(dest: Path) -> Path:
+    """A copy of the project's configuration and notebooks with empty data folders.
+
+    The packages are installed in the environment, so a Kedro project needs only
+    ``pyproject.toml`` and ``conf/`` around them; running in a copy never touches ``data/``.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "conf" / "base", dest / "conf" / "base")
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(ROOT / "notebooks", dest / "notebooks")
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(ROOT / name, dest / name)
+    for layer in LAYERS:
+        (dest / "data" / layer).mkdir(parents=True)
+    return dest
+
+
+def kedro(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``kedro`` CLI of this environment in ``project``."""
+    return subprocess.run(
+        [str(KEDRO), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy on which ``kedro run`` (all pipelines, small data) has completed."""
+    project = make_project_copy(tmp_path_factory.mktemp("small_run") / "project")
+    result = kedro(project, "run", "--params", SMALL_RUN_PARAMS)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project
