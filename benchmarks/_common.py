@@ -43,6 +43,7 @@ def scratch_project(name: str) -> Path:
     path.mkdir(parents=True)
     shutil.copytree(ROOT / "conf", path / "conf", ignore=shutil.ignore_patterns("local"))
     (path / "conf" / "local").mkdir()
+    (path / "src").mkdir()  # Kedro insists on the source dir; the packages come installed.
     for name_ in ("pyproject.toml", ".telemetry"):
         shutil.copy(ROOT / name_, path / name_)
     for layer in LAYERS:
@@ -80,10 +81,14 @@ def machine() -> str:
 
 
 def write_section(name: str, body: str) -> None:
-    """Replace the section ``name`` of ``docs/benchmarks.md`` (between its markers) with ``body``."""
+    """Replace the section ``name`` of ``docs/benchmarks.md`` with ``body``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     block = f"{start}\n{body.rstrip()}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{block}\n"
+    )
     RESULTS.write_text(text)

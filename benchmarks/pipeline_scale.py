@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from itertools import pairwise
 
 from _common import KEDRO, machine, run_measured, scratch_project, write_section
 
@@ -21,13 +22,18 @@ TRANSACTIONS_PER_CUSTOMER = 30
 
 def _params(n_transactions: int) -> str:
     n_customers = max(n_transactions // TRANSACTIONS_PER_CUSTOMER, 100)
-    return f"data_generation.n_transactions={n_transactions},data_generation.n_customers={n_customers}"
+    return (
+        f"data_generation.n_transactions={n_transactions},data_generation.n_customers={n_customers}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000],
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[100_000, 1_000_000, 5_000_000],
         help="numbers of transactions to generate (default: 100k 1M 5M)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
@@ -41,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [str(KEDRO), "run", "--pipeline", name, "--params", _params(size)]
             measured = run_measured(cmd, project, project / f"{name}.log")
             results[size][name] = measured
-            print(f"{size:>9,} {name:<20} {measured.seconds:8.1f} s {measured.peak_mib:9.0f} MiB"
-                  f"{'' if measured.returncode == 0 else '  FAILED, see ' + str(project / (name + '.log'))}",
-                  flush=True)
+            line = f"{size:>9,} {name:<20} {measured.seconds:8.1f} s {measured.peak_mib:9.0f} MiB"
+            print(line, flush=True)
             if measured.returncode != 0:
+                print(f"FAILED: see {project / (name + '.log')}", file=sys.stderr)
                 return 1
 
     body = _render(args.sizes, results)
@@ -59,20 +65,24 @@ def _render(sizes: list[int], results: dict[int, dict[str, object]]) -> str:
         "## Pipeline scale",
         "",
         f"`make benchmark` (`benchmarks/pipeline_scale.py`), {dt.date.today()}, {machine()}.",
-        "Each pipeline is a separate `kedro run --pipeline NAME`; time is wall time of that process",
-        "(start-up included), memory its peak RSS.",
+        "Each pipeline is a separate `kedro run --pipeline NAME`; time is the wall time of that",
+        "process (start-up included), memory its peak RSS.",
         "",
         "| pipeline | " + " | ".join(f"{s:,} tx: s / peak MiB" for s in sizes) + " |",
         "|---|" + "---|" * len(sizes),
     ]
     totals = {s: sum(m.seconds for m in results[s].values()) for s in sizes}
     for name in PIPELINES:
-        cells = [f"{results[s][name].seconds:.1f} / {results[s][name].peak_mib:,.0f}" for s in sizes]
+        cells = [
+            f"{results[s][name].seconds:.1f} / {results[s][name].peak_mib:,.0f}" for s in sizes
+        ]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     peak = {s: max(m.peak_mib for m in results[s].values()) for s in sizes}
-    lines.append("| **total** | " + " | ".join(f"**{totals[s]:.1f} / {peak[s]:,.0f}**" for s in sizes) + " |")
+    lines.append(
+        "| **total** | " + " | ".join(f"**{totals[s]:.1f} / {peak[s]:,.0f}**" for s in sizes) + " |"
+    )
     lines.append("")
-    for small, big in zip(sizes, sizes[1:]):
+    for small, big in pairwise(sizes):
         lines.append(
             f"- {big:,} / {small:,} transactions ({big / small:.0f}x the data): "
             f"{totals[big] / totals[small]:.2f}x the time."

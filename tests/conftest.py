@@ -44,6 +44,7 @@ def make_project_copy(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "conf" / "base", dest / "conf" / "base")
     (dest / "conf" / "local").mkdir()
+    (dest / "src").mkdir()  # Kedro insists on the source dir; the packages come installed.
     shutil.copytree(ROOT / "notebooks", dest / "notebooks")
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(ROOT / name, dest / name)

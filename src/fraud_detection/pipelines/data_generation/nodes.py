@@ -108,7 +108,32 @@ _CATEGORY_ONLINE = np.array(
 _CATEGORY_RISK = np.array([1, 1, 1, 1, 1, 2, 3, 2, 2, 2, 5, 6, 4, 5], dtype=float)
 # Hour-of-day profile of legitimate spending: quiet at night, peaks at lunch and early evening.
 _HOUR_PROFILE = np.array(
-    [0.4, 0.2, 0.1, 0.1, 0.1, 0.3, 1, 2.5, 4, 5, 5.5, 6.5, 8, 7, 6, 6, 6.5, 7.5, 8, 7, 5.5, 4, 2.5, 1]
+    [
+        0.4,
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.3,
+        1,
+        2.5,
+        4,
+        5,
+        5.5,
+        6.5,
+        8,
+        7,
+        6,
+        6,
+        6.5,
+        7.5,
+        8,
+        7,
+        5.5,
+        4,
+        2.5,
+        1,
+    ]
 )
 _HOME_COUNTRIES = ("NL", "DE", "FR", "BE", "GB")
 _HOME_COUNTRY_WEIGHT = np.array([0.55, 0.15, 0.12, 0.1, 0.08])
@@ -247,7 +272,7 @@ def _event_starts(
     return np.where(is_after, rng.uniform(cut, latest, size=n), rng.uniform(0, cut, size=n))
 
 
-def _pattern(  # noqa: PLR0913
+def _pattern(
     rng: np.random.Generator,
     params: GenerationParams,
     n_tx: int,
@@ -399,7 +424,9 @@ def _legit_transactions(
     abroad = (seconds >= trip_start) & (seconds < trip_end)
     trip_country = customers["trip_country"].map(_COUNTRY).to_numpy()[customer]
     trip_distance = customers["trip_distance_km"].to_numpy()[customer]
-    local = np.where(online, rng.lognormal(np.log(2.0), 1.0, size=n), rng.lognormal(np.log(5.0), 0.9, size=n))
+    local = np.where(
+        online, rng.lognormal(np.log(2.0), 1.0, size=n), rng.lognormal(np.log(5.0), 0.9, size=n)
+    )
     distance = np.where(abroad, trip_distance * rng.uniform(0.97, 1.03, size=n) + local, local)
 
     mean_log = customers["mean_log_amount"].to_numpy()[customer]
@@ -466,7 +493,9 @@ def generate_transactions(
 
     amount = cols["amount"]
     if params.drift.scenario == DriftScenario.AMOUNT_INFLATION:
-        amount = np.where(cols["seconds"] >= params.drift.start * span_s, amount * params.drift.strength, amount)
+        amount = np.where(
+            cols["seconds"] >= params.drift.start * span_s, amount * params.drift.strength, amount
+        )
     amount = np.maximum(np.round(amount, 2), 0.01)
 
     merchant_id = _pick_merchants(rng, merchants, cols["category"])

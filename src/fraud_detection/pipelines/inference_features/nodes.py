@@ -1,0 +1,132 @@
+"""Stateless per-row features of a transaction and its activity: the same code trains and serves.
+
+Each feature of a row depends only on that row and on the parameters, never on the other rows of
+the batch and never on anything fitted to data, so the service computes a request's features with
+these very functions and gets the values the model was trained on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fraud_detection.domain import (
+    CURRENCIES,
+    DEVICES,
+    LABEL_COLUMN,
+    MERCHANT_CATEGORIES,
+    RISKY_CATEGORIES,
+)
+
+PASSTHROUGH_COLUMNS: tuple[str, ...] = ("transaction_id", "timestamp", LABEL_COLUMN)
+"""Columns of ``model_input`` copied from ``scoring_input`` (the label only when present)."""
+
+_WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
+
+
+class FeatureParams(BaseModel):
+    """Knobs of the features (``inference_features`` in ``parameters_inference_features.yml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    night_end_hour: Annotated[int, Field(ge=0, le=24)] = 6
+    """``is_night`` is 1 for hours ``0 .. night_end_hour - 1``."""
+    far_from_home_km: Annotated[float, Field(ge=0.0)] = 100.0
+    """``is_far_from_home`` is 1 beyond this distance from the customer's home."""
+    home_currency: str = "EUR"
+    """``is_foreign_currency`` is 1 for any other currency."""
+
+    @field_validator("home_currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in CURRENCIES:
+            raise ValueError(f"home_currency {value!r} is not one of {list(CURRENCIES)}")
+        return value
+
+
+def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """Turn each row of ``scoring_input`` into the model's numeric features.
+
+    Row by row: a row's features are the same whether it is scored alone (a serving request) or
+    in a batch. The one-hot columns follow the fixed order of ``fraud_detection.domain``, so the
+    columns never depend on the categories a batch holds; an unknown category is all zeros.
+
+    Args:
+        scoring_input: Transactions with their activity aggregates (docs/data.md), with or
+            without ``is_fraud``.
+        params: The feature knobs.
+
+    Returns:
+        ``model_input``: ``transaction_id``, ``timestamp``, ``is_fraud`` (when present), then the
+        float64 feature columns, on the index of ``scoring_input``.
+    """
+
+    def number(column: str) -> np.ndarray:
+        return scoring_input[column].to_numpy(dtype=np.float64)
+
+    def flag(condition: pd.Series | np.ndarray) -> np.ndarray:
+        return np.asarray(condition, dtype=np.float64)
+
+    amount = number("amount")
+    distance = number("distance_from_home_km")
+    prior_mean = number("prior_mean_amount")
+    hour = scoring_input["timestamp"].dt.hour.to_numpy(dtype=np.float64)
+    day_of_week = scoring_input["timestamp"].dt.day_of_week.to_numpy(dtype=np.float64)
+    category = _codes(scoring_input["merchant_category"], MERCHANT_CATEGORIES)
+    device = _codes(scoring_input["device"], DEVICES)
+    risky = np.array([name in RISKY_CATEGORIES for name in MERCHANT_CATEGORIES])
+
+    features: dict[str, np.ndarray] = {
+        "log_amount": np.log1p(amount),
+        # 1.0 without history: the amount is as usual as we can tell.
+        "amount_to_prior_mean": np.divide(
+            amount, prior_mean, out=np.ones_like(amount), where=prior_mean > 0
+        ),
+        "hour": hour,
+        "day_of_week": day_of_week,
+        "is_night": flag(hour < params.night_end_hour),
+        "is_weekend": flag(day_of_week >= 5),
+        "is_online": flag(scoring_input["channel"] == "online"),
+        "card_present": flag(scoring_input["card_present"]),
+        "log_distance_from_home_km": np.log1p(distance),
+        "is_far_from_home": flag(distance > params.far_from_home_km),
+        "customer_age": number("customer_age"),
+        "account_age_days": number("account_age_days"),
+        **{f"tx_count_{w}": number(f"tx_count_{w}") for w in _WINDOWS},
+        **{f"log_amount_sum_{w}": np.log1p(number(f"amount_sum_{w}")) for w in _WINDOWS},
+        # This amount's share of the last 24 h of spending including it: 1.0 for a first one.
+        "amount_share_24h": amount / (amount + number("amount_sum_24h")),
+        "hours_since_prev_tx": number("hours_since_prev_tx"),
+        "prior_tx_count": number("prior_tx_count"),
+        **{
+            f"merchant_category_{name}": flag(category == code)
+            for code, name in enumerate(MERCHANT_CATEGORIES)
+        },
+        **{f"device_{name}": flag(device == code) for code, name in enumerate(DEVICES)},
+        "is_risky_category": flag((category >= 0) & risky[category]),
+        "is_foreign_currency": flag(scoring_input["currency"] != params.home_currency),
+    }
+    # One float block built at once (pandas keeps it as this very (features, rows) array): a
+    # frame of 40 separate columns would cost a copy to consolidate, column_stack a strided one.
+    model_input = pd.DataFrame(
+        np.vstack(list(features.values())).T,
+        columns=list(features),
+        index=scoring_input.index,
+        copy=False,
+    )
+    # Inserted from `.array`, not the Series: no alignment on an index that may repeat labels.
+    present = [column for column in PASSTHROUGH_COLUMNS if column in scoring_input.columns]
+    for position, column in enumerate(present):
+        model_input.insert(position, column, scoring_input[column].array)
+    return model_input
+
+
+def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """The position of each value in ``vocabulary``, -1 for a value outside it."""
+    # Look up the few distinct values, not every row: 7x faster on 5M rows of arrow strings.
+    codes, distinct = pd.factorize(values)
+    positions = np.append(pd.Index(vocabulary).get_indexer(distinct), -1)  # [-1]: missing
+    return positions[codes]
