@@ -25,9 +25,7 @@ from fraud_detection.pipelines.data_generation.nodes import (
 
 def _generate(**overrides) -> pd.DataFrame:
     params = GenerationParams(n_customers=500, n_merchants=100, n_transactions=20_000, **overrides)
-    return generate_transactions(
-        generate_customers(params), generate_merchants(params), params
-    )
+    return generate_transactions(generate_customers(params), generate_merchants(params), params)
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +102,21 @@ def test_label_noise_hides_some_fraud():
 @pytest.mark.parametrize(
     ("scenario", "changed"),
     [
-        ("amount_inflation", lambda before, after: after["amount"].median() > 1.3 * before["amount"].median()),
+        (
+            "amount_inflation",
+            lambda before, after: after["amount"].median() > 1.3 * before["amount"].median(),
+        ),
         (
             "new_merchant_mix",
-            lambda before, after: (after["merchant_category"] == "online_retail").mean()
-            > 2 * (before["merchant_category"] == "online_retail").mean(),
+            lambda before, after: (
+                (after["merchant_category"] == "online_retail").mean()
+                > 2 * (before["merchant_category"] == "online_retail").mean()
+            ),
         ),
-        ("fraud_surge", lambda before, after: after["is_fraud"].mean() > 1.3 * before["is_fraud"].mean()),
+        (
+            "fraud_surge",
+            lambda before, after: after["is_fraud"].mean() > 1.3 * before["is_fraud"].mean(),
+        ),
     ],
 )
 def test_drift_scenarios_shift_the_second_half(scenario, changed):

@@ -214,6 +214,7 @@ def generate_customers(params: GenerationParams) -> pd.DataFrame:
             "mean_log_amount": rng.normal(3.3, 0.45, size=n),
             "activity": rng.gamma(2.0, 1.0, size=n),
             "online_share": rng.beta(2.0, 4.0, size=n),
+            "night_owl": rng.random(n) < 0.06,
             "primary_device": rng.choice(np.array(ONLINE_DEVICES), size=n, p=[0.65, 0.28, 0.07]),
             "trip_start_day": np.where(travels, trip_start, np.inf),
             "trip_end_day": np.where(travels, trip_start + trip_days, np.inf),
@@ -297,6 +298,14 @@ def _pattern(
     }
 
 
+def _relative_amount(
+    rng: np.random.Generator, customers: pd.DataFrame, customer: np.ndarray, lift: float, sd: float
+) -> np.ndarray:
+    """Fraud amounts above the victim's own habits: ``lift`` log-units over their usual level."""
+    usual = customers["mean_log_amount"].to_numpy()[customer]
+    return rng.lognormal(usual + lift, sd)
+
+
 def _fraud_transactions(
     rng: np.random.Generator, params: GenerationParams, customers: pd.DataFrame, span_s: float
 ) -> dict[str, np.ndarray]:
@@ -317,7 +326,7 @@ def _fraud_transactions(
     ato.update(
         category=rng.choice(risky_online, size=n),
         online=np.ones(n, dtype=bool),
-        amount=rng.lognormal(np.log(300), 0.7, size=n),
+        amount=_relative_amount(rng, customers, ato["customer"], 1.6, 0.6),
         abroad=abroad,
         country=rng.choice(origins, size=n),
         distance=np.where(abroad, rng.uniform(800, 9_000, size=n), rng.uniform(5, 300, size=n)),
@@ -334,7 +343,9 @@ def _fraud_transactions(
         category=rng.choice(testing, size=n),
         online=np.ones(n, dtype=bool),
         amount=np.where(
-            large, rng.lognormal(np.log(600), 0.5, size=n), rng.uniform(0.5, 3.0, size=n)
+            large,
+            _relative_amount(rng, customers, ct["customer"], 2.0, 0.5),
+            rng.uniform(0.5, 3.0, size=n),
         ),
         abroad=abroad,
         country=rng.choice(origins, size=n),
@@ -349,7 +360,7 @@ def _fraud_transactions(
     cc.update(
         category=rng.choice(cloned, size=n),
         online=np.zeros(n, dtype=bool),
-        amount=rng.lognormal(np.log(250), 0.6, size=n),
+        amount=_relative_amount(rng, customers, cc["customer"], 1.2, 0.6),
         abroad=np.ones(n, dtype=bool),
         country=rng.choice(origins, size=n),
         distance=rng.uniform(1_000, 9_000, size=n),
@@ -368,7 +379,7 @@ def _fraud_transactions(
     nt.update(
         category=rng.choice(night, size=n),
         online=online,
-        amount=rng.lognormal(np.log(400), 0.6, size=n),
+        amount=_relative_amount(rng, customers, nt["customer"], 1.4, 0.6),
         abroad=np.zeros(n, dtype=bool),
         country=np.full(n, -1),
         distance=np.where(online, rng.uniform(1, 50, size=n), rng.uniform(1, 40, size=n)),
@@ -395,7 +406,14 @@ def _legit_transactions(
     customer = rng.choice(activity.size, size=n, p=activity / activity.sum())
     span_days = int(np.ceil(span_s / _SECONDS_PER_DAY))
     day = rng.integers(0, span_days, size=n)
-    hour = rng.choice(24, size=n, p=_HOUR_PROFILE / _HOUR_PROFILE.sum())
+    # Night owls (shift workers, gamers) spend late at night, much of it in risky categories.
+    night_owl = customers["night_owl"].to_numpy()[customer]
+    late = np.roll(_HOUR_PROFILE, -9)
+    hour = np.where(
+        night_owl,
+        rng.choice(24, size=n, p=late / late.sum()),
+        rng.choice(24, size=n, p=_HOUR_PROFILE / _HOUR_PROFILE.sum()),
+    )
     seconds = np.minimum(
         day * _SECONDS_PER_DAY + hour * 3_600 + rng.uniform(0, 3_600, size=n), span_s - 1
     )
@@ -404,6 +422,9 @@ def _legit_transactions(
 
     # Each customer has their own category tastes around the population's.
     taste = _CATEGORY_WEIGHT * rng.lognormal(0.0, 0.6, size=(activity.size, _CATEGORY_WEIGHT.size))
+    night_taste = np.ones(_CATEGORY_WEIGHT.size)
+    night_taste[_index(("gambling", "crypto", "entertainment", "gift_cards"), _CAT)] = 8.0
+    taste = np.where(customers["night_owl"].to_numpy()[:, None], taste * night_taste, taste)
     category = np.empty(n, dtype=np.int64)
     shifted = np.zeros(n, dtype=bool)
     if drifted is not None and params.drift.scenario == DriftScenario.NEW_MERCHANT_MIX:
