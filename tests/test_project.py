@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import KEDRO, ROOT, kedro
+from tests.conftest import KEDRO, ROOT, kedro, make_project_copy
 
 
 @pytest.mark.slow
@@ -44,8 +44,6 @@ def test_each_pipeline_runs_alone(small_run: Path):
 @pytest.mark.slow
 def test_bad_parameter_stops_the_run_before_any_node(tmp_path: Path):
     """A bad parameter value fails naming the key, and nothing is written."""
-    from tests.conftest import make_project_copy
-
     project = make_project_copy(tmp_path / "project")
     result = kedro(project, "run", "--params", "data_generation.fraud_rate=2")
     assert result.returncode != 0
@@ -78,3 +76,14 @@ def test_kedro_version_runs_in_the_project():
     )
     assert result.returncode == 0, result.stderr
     assert "kedro, version 1.7.0" in result.stdout
+
+
+@pytest.mark.slow
+def test_default_run_model_beats_baseline(tmp_path: Path):
+    """On the default data `kedro run` trains a model that beats the baseline on PR AUC."""
+    project = make_project_copy(tmp_path / "project")
+    result = kedro(project, "run", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((project / "data/08_reporting/metrics.json").read_text())
+    assert metrics["test_rows"] > 40_000
+    assert metrics["model"]["pr_auc"] > metrics["baseline"]["pr_auc"] + 0.02, metrics
