@@ -26,6 +26,31 @@ PASSTHROUGH_COLUMNS: tuple[str, ...] = ("transaction_id", "timestamp", LABEL_COL
 
 _WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
 
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "log_amount",
+    "amount_to_prior_mean",
+    "hour",
+    "day_of_week",
+    "is_night",
+    "is_weekend",
+    "is_online",
+    "card_present",
+    "log_distance_from_home_km",
+    "is_far_from_home",
+    "customer_age",
+    "account_age_days",
+    *(f"tx_count_{window}" for window in _WINDOWS),
+    *(f"log_amount_sum_{window}" for window in _WINDOWS),
+    "amount_share_24h",
+    "hours_since_prev_tx",
+    "prior_tx_count",
+    *(f"merchant_category_{name}" for name in MERCHANT_CATEGORIES),
+    *(f"device_{name}" for name in DEVICES),
+    "is_risky_category",
+    "is_foreign_currency",
+)
+"""The feature columns of ``model_input``, in order: the contract the model is trained on."""
+
 
 class FeatureParams(BaseModel):
     """Knobs of the features (``inference_features`` in ``parameters_inference_features.yml``)."""
@@ -112,8 +137,8 @@ def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.Dat
     # One float block built at once (pandas keeps it as this very (features, rows) array): a
     # frame of 40 separate columns would cost a copy to consolidate, column_stack a strided one.
     model_input = pd.DataFrame(
-        np.vstack(list(features.values())).T,
-        columns=list(features),
+        np.vstack([features[name] for name in FEATURE_COLUMNS]).T,
+        columns=list(FEATURE_COLUMNS),
         index=scoring_input.index,
         copy=False,
     )

@@ -1,0 +1,159 @@
+"""Data contracts of the fraud example: pandera models, named on catalog entries by ``validator:``.
+
+Kedro validates each dataset against its model when it is loaded or saved and stops the run on a
+failure (``kedro.validation.DataValidationError``). The models build on each other the way the
+tables do, so a column is described once: the cleaned table is the raw one in time order,
+``scoring_input`` is a clean transaction plus its activity, and the serving request is derived
+from ``ScoringInput`` in code (``fraud_detection.request``), never written a second time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import DataFrame, Series
+
+from fraud_detection.domain import (
+    CHANNELS,
+    COUNTRIES,
+    COUNTRY_CURRENCY,
+    CURRENCIES,
+    DEVICES,
+    MERCHANT_CATEGORIES,
+)
+from fraud_detection.pipelines.inference_features.nodes import FEATURE_COLUMNS
+
+# Half the Earth's circumference: no place is farther from home.
+_MAX_DISTANCE_KM = 20_100.0
+_MAX_AMOUNT_EUR = 1_000_000.0
+_MAX_HOURS_SINCE_PREV = 720.0
+
+
+class Transaction(pa.DataFrameModel):
+    """One card transaction: the columns a serving request carries too."""
+
+    transaction_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    timestamp: Series[pa.DateTime]
+    customer_id: Series[np.int64] = pa.Field(ge=0)
+    customer_age: Series[np.int64] = pa.Field(ge=18, le=120)
+    account_age_days: Series[np.int64] = pa.Field(ge=0)
+    amount: Series[np.float64] = pa.Field(gt=0.0, le=_MAX_AMOUNT_EUR)
+    currency: Series[str] = pa.Field(isin=CURRENCIES)
+    merchant_id: Series[np.int64] = pa.Field(ge=0)
+    merchant_category: Series[str] = pa.Field(isin=MERCHANT_CATEGORIES)
+    channel: Series[str] = pa.Field(isin=CHANNELS)
+    card_present: Series[bool]
+    distance_from_home_km: Series[np.float64] = pa.Field(ge=0.0, le=_MAX_DISTANCE_KM)
+    device: Series[str] = pa.Field(isin=DEVICES)
+    country: Series[str] = pa.Field(isin=COUNTRIES)
+
+    class Config:
+        strict = True  # a column the contract does not name is an error
+        coerce = False  # a wrong dtype is an error, not silently converted
+
+    @pa.check("timestamp")
+    def not_in_the_future(cls, timestamp: Series[pd.Timestamp]) -> Series[bool]:
+        return timestamp <= pd.Timestamp.now()
+
+    @pa.dataframe_check
+    def card_present_if_and_only_if_in_store(cls, df: DataFrame) -> Series[bool]:
+        return (df["channel"] == "in_store") == df["card_present"]
+
+    @pa.dataframe_check
+    def pos_terminal_if_and_only_if_in_store(cls, df: DataFrame) -> Series[bool]:
+        return (df["channel"] == "in_store") == (df["device"] == "pos_terminal")
+
+    @pa.dataframe_check
+    def currency_of_the_country(cls, df: DataFrame) -> Series[bool]:
+        return df["country"].map(COUNTRY_CURRENCY) == df["currency"]
+
+
+class RawTransactions(Transaction):
+    """``raw_transactions``: labelled transactions as they arrive, in any order."""
+
+    is_fraud: Series[np.int8] = pa.Field(isin=[0, 1])
+
+
+class CleanTransactions(RawTransactions):
+    """``transactions_clean``: the raw table, cleaned and in time order."""
+
+    @pa.dataframe_check(element_wise=False)
+    def sorted_by_timestamp(cls, df: DataFrame) -> bool:
+        return bool(df["timestamp"].is_monotonic_increasing)
+
+
+class Activity(pa.DataFrameModel):
+    """A customer's activity before a transaction (strictly earlier transactions only)."""
+
+    tx_count_1h: Series[np.int64] = pa.Field(ge=0)
+    tx_count_24h: Series[np.int64] = pa.Field(ge=0)
+    tx_count_7d: Series[np.int64] = pa.Field(ge=0)
+    amount_sum_1h: Series[np.float64] = pa.Field(ge=0.0)
+    amount_sum_24h: Series[np.float64] = pa.Field(ge=0.0)
+    amount_sum_7d: Series[np.float64] = pa.Field(ge=0.0)
+    prior_tx_count: Series[np.int64] = pa.Field(ge=0)
+    prior_mean_amount: Series[np.float64] = pa.Field(ge=0.0, le=_MAX_AMOUNT_EUR)
+    hours_since_prev_tx: Series[np.float64] = pa.Field(ge=0.0, le=_MAX_HOURS_SINCE_PREV)
+
+    class Config:
+        strict = True  # a column the contract does not name is an error
+        coerce = False  # a wrong dtype is an error, not silently converted
+
+    @pa.dataframe_check
+    def windows_nest_1h_24h_7d_all(cls, df: DataFrame) -> Series[bool]:
+        return (
+            (df["tx_count_1h"] <= df["tx_count_24h"])
+            & (df["tx_count_24h"] <= df["tx_count_7d"])
+            & (df["tx_count_7d"] <= df["prior_tx_count"])
+        )
+
+
+class ActivityAggregates(Activity):
+    """``activity_aggregates``: the activity of each transaction, keyed by its id."""
+
+    transaction_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+
+
+class ScoringRequest(Activity, Transaction):
+    """A transaction with its activity: one row of a serving request."""
+
+
+class ScoringInput(ScoringRequest):
+    """``scoring_input``: clean, labelled transactions with their activity."""
+
+    is_fraud: Series[np.int8] = pa.Field(isin=[0, 1])
+
+
+class ModelInput(pa.DataFrameModel):
+    """``model_input``: the stateless features of each transaction, all finite floats."""
+
+    transaction_id: Series[str] = pa.Field(unique=True)
+    timestamp: Series[pa.DateTime]
+    is_fraud: Series[np.int8] = pa.Field(isin=[0, 1])
+    feature: Series[np.float64] = pa.Field(
+        alias="|".join(f"^{name}$" for name in FEATURE_COLUMNS), regex=True, ge=-1e12, le=1e12
+    )
+
+    class Config:
+        strict = True  # a column the contract does not name is an error
+        coerce = False  # a wrong dtype is an error, not silently converted
+
+    @pa.dataframe_check(element_wise=False)
+    def has_every_feature_in_order(cls, df: DataFrame) -> bool:
+        return list(df.columns[3:]) == list(FEATURE_COLUMNS)
+
+
+class Predictions(pa.DataFrameModel):
+    """``test_predictions``: scores and decisions on the test period."""
+
+    transaction_id: Series[str] = pa.Field(unique=True)
+    timestamp: Series[pa.DateTime]
+    is_fraud: Series[np.int8] = pa.Field(isin=[0, 1])
+    fraud_probability: Series[np.float64] = pa.Field(ge=0.0, le=1.0)
+    baseline_probability: Series[np.float64] = pa.Field(ge=0.0, le=1.0)
+    predicted: Series[np.int8] = pa.Field(isin=[0, 1])
+
+    class Config:
+        strict = True  # a column the contract does not name is an error
+        coerce = False  # a wrong dtype is an error, not silently converted

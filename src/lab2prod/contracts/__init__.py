@@ -1,0 +1,1 @@
+"""Data contracts: infer pandera models, check datasets, derive serving requests."""

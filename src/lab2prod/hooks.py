@@ -1,0 +1,86 @@
+"""Kedro hooks lab2prod registers in every project (``kedro.hooks`` entry point).
+
+Broken data contracts: when a catalog dataset fails its ``validator:``, Kedro stops the run
+with ``DataValidationError``. These hooks add what a person needs next: every failure case
+written under ``data/08_reporting/validation/``, and, on the command line, the short summary
+instead of a page of traceback (set ``LAB2PROD_TRACEBACK=1`` to see the traceback too).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+logger = logging.getLogger(__name__)
+
+
+class ContractHooks:
+    """Report contract failures of ``kedro run``: full cases on disk, a short terminal message."""
+
+    def __init__(self) -> None:
+        self._project_path: Path | None = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project_path = Path(context.project_path)
+        _install_excepthook()
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any]) -> None:
+        from kedro.validation import DataValidationError
+
+        from lab2prod.contracts.report import VALIDATION_REPORT_DIR, write_failure_cases
+
+        if not isinstance(error, DataValidationError):
+            return
+        project_path = self._project_path or Path(run_params.get("project_path") or Path.cwd())
+        report = write_failure_cases(error, project_path / VALIDATION_REPORT_DIR)
+        error.failure_cases_path = report  # read by the excepthook's summary
+        error.project_path = project_path
+        if report is not None:
+            logger.error("Failure cases of '%s' written to %s", error.dataset_name, report)
+
+
+contract_hooks = ContractHooks()
+
+
+def _install_excepthook() -> None:
+    """Print data and parameter errors as their message alone; others go to the previous hook."""
+    previous = sys.excepthook
+    if getattr(previous, "_lab2prod", False):
+        return
+
+    def excepthook(
+        kind: type[BaseException], error: BaseException, tb: TracebackType | None
+    ) -> None:
+        if os.environ.get("LAB2PROD_TRACEBACK") or not _is_user_error(error):
+            previous(kind, error, tb)
+            return
+        sys.stderr.write(f"\n{_message(error)}\n")
+
+    excepthook._lab2prod = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
+
+
+def _is_user_error(error: BaseException) -> bool:
+    from kedro.validation import DataValidationError
+    from kedro.validation.exceptions import ParameterValidationError
+
+    return isinstance(error, DataValidationError | ParameterValidationError)
+
+
+def _message(error: BaseException) -> str:
+    from kedro.validation import DataValidationError
+
+    from lab2prod.contracts.report import summary
+
+    if isinstance(error, DataValidationError):
+        project_path = getattr(error, "project_path", Path.cwd())
+        return summary(error, getattr(error, "failure_cases_path", None), project_path)
+    return f"{type(error).__name__}: {error}"
