@@ -32,11 +32,9 @@ class CheckResult:
     def render(self) -> str:
         """One line for a pass or a skip; the full summary for a failure or an error."""
         head = f"{self.dataset}: {self.status}"
-        return (
-            f"{head}\n{self.message}"
-            if self.message and not self.passed
-            else (f"{head} ({self.message})" if self.message else head)
-        )
+        if not self.message:
+            return head
+        return f"{head} ({self.message})" if self.passed else f"{head}\n{self.message}"
 
 
 def check_datasets(

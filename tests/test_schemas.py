@@ -1,0 +1,140 @@
+"""The example's data contracts: they hold on real pipeline output and stop a run on bad data."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+import pytest
+
+from fraud_detection import schemas
+from tests.conftest import kedro
+
+PROCESSING_OUTPUTS = (
+    "data/02_intermediate/transactions_clean.parquet",
+    "data/03_primary/activity_aggregates.parquet",
+    "data/04_feature/scoring_input.parquet",
+)
+
+
+@pytest.fixture(scope="module")
+def raw(small_run: Path) -> pd.DataFrame:
+    return pd.read_parquet(small_run / "data/01_raw/transactions.parquet")
+
+
+def _failures(model: type, frame: pd.DataFrame) -> set[tuple[str, str]]:
+    with pytest.raises(pandera.errors.SchemaErrors) as caught:
+        model.validate(frame, lazy=True)
+    cases = caught.value.failure_cases
+    return set(zip(cases["column"].astype(str), cases["check"].astype(str), strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("dataset", "model"),
+    [
+        ("data/01_raw/transactions.parquet", schemas.RawTransactions),
+        ("data/02_intermediate/transactions_clean.parquet", schemas.CleanTransactions),
+        ("data/03_primary/activity_aggregates.parquet", schemas.ActivityAggregates),
+        ("data/04_feature/scoring_input.parquet", schemas.ScoringInput),
+        ("data/05_model_input/model_input.parquet", schemas.ModelInput),
+        ("data/07_model_output/test_predictions.parquet", schemas.Predictions),
+    ],
+)
+def test_pipeline_output_meets_its_contract(small_run: Path, dataset: str, model: type):
+    """Every table a real `kedro run` writes passes the contract on its catalog entry."""
+    model.validate(pd.read_parquet(small_run / dataset), lazy=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("corrupt", "failure"),
+    [
+        (lambda f: f.assign(card_present=f["channel"] == "online"), "card_present_if_and_only_if"),
+        (lambda f: f.assign(currency="USD"), "currency_of_the_country"),
+        (lambda f: f.assign(device="pos_terminal"), "pos_terminal_if_and_only_if"),
+    ],
+    ids=["card-present-online", "currency-of-another-country", "terminal-online"],
+)
+def test_cross_column_checks(raw: pd.DataFrame, corrupt: Callable, failure: str):
+    """A transaction whose columns contradict each other breaks the contract."""
+    checks = {check for _, check in _failures(schemas.RawTransactions, corrupt(raw))}
+    assert any(check.startswith(failure) for check in checks), checks
+
+
+@pytest.mark.slow
+def test_clean_table_must_be_in_time_order(small_run: Path):
+    """The cleaned table is promised in time order; shuffled rows break it."""
+    clean = pd.read_parquet(small_run / PROCESSING_OUTPUTS[0])
+    shuffled = clean.sample(frac=1.0, random_state=0)
+    assert ("CleanTransactions", "sorted_by_timestamp") in _failures(
+        schemas.CleanTransactions, shuffled
+    )
+
+
+@pytest.mark.slow
+def test_model_input_must_hold_every_feature_in_order(small_run: Path):
+    """A model input missing a feature, or with features reordered, breaks the contract."""
+    model_input = pd.read_parquet(small_run / "data/05_model_input/model_input.parquet")
+    swapped = model_input[[*model_input.columns[:3], *reversed(model_input.columns[3:])]]
+    assert ("ModelInput", "has_every_feature_in_order") in _failures(schemas.ModelInput, swapped)
+    assert _failures(schemas.ModelInput, model_input.drop(columns=["log_amount"]))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+CORRUPTIONS: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = [
+    ("nulls", lambda f: f.assign(amount=f["amount"].where(f.index % 7 != 0)), "amount"),
+    ("negative-amount", lambda f: f.assign(amount=-f["amount"]), "amount"),
+    (
+        "unknown-category",
+        lambda f: f.assign(merchant_category=f["merchant_category"].replace("grocery", "casino")),
+        "merchant_category",
+    ),
+    ("wrong-dtype", lambda f: f.assign(customer_age=f["customer_age"].astype(str)), "customer_age"),
+    ("missing-column", lambda f: f.drop(columns=["device"]), "device"),
+    ("extra-column", lambda f: f.assign(promo_code="SPRING"), "promo_code"),
+    (
+        "duplicate-ids",
+        lambda f: f.assign(transaction_id=f["transaction_id"].where(f.index % 2 == 0).ffill()),
+        "transaction_id",
+    ),
+    (
+        "future-timestamps",
+        lambda f: f.assign(timestamp=f["timestamp"] + pd.Timedelta(days=3650)),
+        "timestamp",
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("corrupt", "column"),
+    [(c, col) for _, c, col in CORRUPTIONS],
+    ids=[name for name, _, _ in CORRUPTIONS],
+)
+def test_corrupt_raw_data_stops_data_processing(
+    small_run: Path, tmp_path: Path, corrupt: Callable, column: str
+):
+    """Corrupt raw data: the run fails naming the column, writes a report, changes no output."""
+    project = tmp_path / "project"
+    shutil.copytree(small_run, project)
+    raw_path = project / "data/01_raw/transactions.parquet"
+    corrupt(pd.read_parquet(raw_path)).to_parquet(raw_path)
+    before = {name: _digest(project / name) for name in PROCESSING_OUTPUTS}
+
+    result = kedro(project, "run", "--pipelines", "data_processing")
+
+    assert result.returncode != 0
+    assert f"{column}" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) < 30
+    report = "data/08_reporting/validation/raw_transactions.csv"
+    assert report in result.stderr
+    assert column in (project / report).read_text()
+    assert {name: _digest(project / name) for name in PROCESSING_OUTPUTS} == before
