@@ -1,7 +1,7 @@
 """Scale benchmark: the whole example pipeline at several sizes, time and peak memory per pipeline.
 
 Run with ``make benchmark`` or ``.venv/bin/python benchmarks/pipeline_scale.py [--sizes ...]``.
-Each pipeline runs as its own ``kedro run --pipeline NAME`` in a scratch copy of the project under
+Each pipeline runs as its own ``kedro run --pipelines NAME`` in a scratch copy of the project under
 ``benchmarks/.work/``, so peak memory is that pipeline's own. Results replace the
 ``pipeline_scale`` section of ``docs/benchmarks.md``; the ratios between sizes (measured in the
 same run) are what to compare across machines, not the absolute seconds.
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         project = scratch_project(f"scale_{size}")
         results[size] = {}
         for name in PIPELINES:
-            cmd = [str(KEDRO), "run", "--pipeline", name, "--params", _params(size)]
+            cmd = [str(KEDRO), "run", "--pipelines", name, "--params", _params(size)]
             measured = run_measured(cmd, project, project / f"{name}.log")
             results[size][name] = measured
             line = f"{size:>9,} {name:<20} {measured.seconds:8.1f} s {measured.peak_mib:9.0f} MiB"
@@ -65,7 +65,7 @@ def _render(sizes: list[int], results: dict[int, dict[str, object]]) -> str:
         "## Pipeline scale",
         "",
         f"`make benchmark` (`benchmarks/pipeline_scale.py`), {dt.date.today()}, {machine()}.",
-        "Each pipeline is a separate `kedro run --pipeline NAME`; time is the wall time of that",
+        "Each pipeline is a separate `kedro run --pipelines NAME`; time is the wall time of that",
         "process (start-up included), memory its peak RSS.",
         "",
         "| pipeline | " + " | ".join(f"{s:,} tx: s / peak MiB" for s in sizes) + " |",

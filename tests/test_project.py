@@ -34,9 +34,9 @@ def test_kedro_run_produces_model_metrics_and_plots(small_run: Path):
 @pytest.mark.slow
 def test_each_pipeline_runs_alone(small_run: Path):
     """Every registered pipeline can be run by name, and an unknown name fails clearly."""
-    result = kedro(small_run, "run", "--pipeline", "inference_features")
+    result = kedro(small_run, "run", "--pipelines", "inference_features")
     assert result.returncode == 0, result.stderr[-2000:]
-    result = kedro(small_run, "run", "--pipeline", "no_such_pipeline")
+    result = kedro(small_run, "run", "--pipelines", "no_such_pipeline")
     assert result.returncode != 0
     assert "no_such_pipeline" in result.stdout + result.stderr
 

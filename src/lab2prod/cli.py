@@ -55,11 +55,13 @@ def infer(
     and name it on the dataset's catalog entry with ``validator:``.
     """
     from lab2prod.contracts.infer import infer_contract, model_class_name
+    from lab2prod.errors import ContractError
     from lab2prod.io import write_text_atomic
 
     project_path = Path(metadata.project_path)
     if output is None:
-        output = metadata.source_dir / metadata.package_name / "contracts" / f"{dataset}.py"
+        module = dataset.split("@")[0].replace(".", "_")
+        output = metadata.source_dir / metadata.package_name / "contracts" / f"{module}.py"
     output = output if output.is_absolute() else project_path / output
     if output.exists() and not force:
         raise click.ClickException(
@@ -67,9 +69,12 @@ def infer(
             "--output to write elsewhere."
         )
     data = _load(_catalog(metadata, env), dataset)
-    source = infer_contract(
-        data, class_name=class_name or model_class_name(dataset), dataset_name=dataset
-    )
+    try:
+        source = infer_contract(
+            data, class_name=class_name or model_class_name(dataset), dataset_name=dataset
+        )
+    except ContractError as exc:
+        raise click.ClickException(str(exc)) from exc
     write_text_atomic(output, source)
     name = class_name or model_class_name(dataset)
     click.echo(f"Wrote {_relative(output, project_path)}. Review it, then name it on the catalog")
