@@ -18,13 +18,13 @@ import time
 from _common import ROOT, machine, write_section
 
 LAUNCHER = """
-import importlib.metadata as md, sys
+import sys
+import kedro.framework.cli.utils as utils
 if sys.argv[1] == "without":
-    _all = md.entry_points
-    def _filtered(**params):
-        found = _all(**params)
-        return md.EntryPoints(e for e in found if not e.value.startswith("lab2prod"))
-    md.entry_points = _filtered
+    _found = utils._get_entry_points
+    utils._get_entry_points = lambda name: [
+        e for e in _found(name) if not e.value.startswith("lab2prod")
+    ]
 sys.argv = ["kedro", "--version"]
 from kedro.framework.cli import main
 main()
