@@ -3,13 +3,28 @@
 The tree::
 
     Lab2ProdError                   every error lab2prod raises on purpose
-     └── ContractError              a data contract cannot be inferred, used or derived
+     ├── ContractError              a data contract cannot be inferred, used or derived
+     ├── RecordError                record() was given a value or name it cannot keep
+     └── NotebookError              a notebook cannot be read or run; ``exit_code`` per kind
+          ├── NotebookReadError       the file is missing, not JSON, or not nbformat 4  (2)
+          ├── CellExecutionError      a cell raised an exception                        (3)
+          ├── KernelDiedError         the kernel process died (os._exit, crash, OOM)    (4)
+          ├── CellTimeoutError        a cell ran longer than the per-cell timeout       (5)
+          ├── NotebookParameterError  a parameter or input the notebook cannot take     (6)
+          └── MissingRecordError      the notebook did not record a declared output     (7)
+
+The exit codes are for command-line tools (``kedro notebook run``): a CI job can tell a failing
+cell from a dead kernel, a hang or a typo in a parameter name without reading the log. Every
+``NotebookError`` raised after the kernel started names the partially executed notebook that was
+saved for debugging.
 
 Each error says what failed, the offending value and the fix, and carries structured fields for
 programs that handle it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class Lab2ProdError(Exception):
@@ -18,3 +33,173 @@ class Lab2ProdError(Exception):
 
 class ContractError(Lab2ProdError, ValueError):
     """A data contract cannot be inferred from the data, or turned into a request model."""
+
+
+class RecordError(Lab2ProdError, TypeError):
+    """``record(name, value)`` was given a value of a type it cannot keep, or a bad name.
+
+    Raised inside the notebook, so it shows as the failing cell's exception.
+    """
+
+
+class NotebookError(Lab2ProdError):
+    """A notebook could not be read or run to completion.
+
+    Attributes:
+        notebook: The notebook's path, as the caller gave it.
+        exit_code: The process exit code a command-line tool should use for this kind of failure.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, notebook: str) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields do not survive the default exception pickling, and Kedro's
+        # ParallelRunner pickles a worker's exception back to the parent.
+        return _restore_error, (type(self), self.args, self.__dict__)
+
+
+class NotebookReadError(NotebookError):
+    """The notebook file is missing, is not JSON, or is not in nbformat 4."""
+
+    exit_code = 2
+
+
+class NotebookParameterError(NotebookError, ValueError):
+    """A parameter or input that the notebook cannot take; raised before any kernel starts.
+
+    Attributes:
+        names: The offending parameter or input names.
+        declared: The names the notebook's ``parameters`` cell declares.
+    """
+
+    exit_code = 6
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        names: list[str],
+        declared: list[str],
+    ) -> None:
+        super().__init__(message, notebook=notebook)
+        self.names = names
+        self.declared = declared
+
+
+class _ExecutionFailure(NotebookError):
+    """A failure after the kernel started: the partial notebook was saved."""
+
+    def __init__(self, message: str, *, notebook: str, cell_index: int | None, saved: str) -> None:
+        super().__init__(message, notebook=notebook)
+        self.cell_index = cell_index
+        self.saved = saved
+
+
+class CellExecutionError(_ExecutionFailure):
+    """A cell of the notebook raised an exception.
+
+    Attributes:
+        cell_index: The failing cell's number among the notebook's own code cells, from 1 (the
+            cells lab2prod and papermill inject are not counted; markdown cells are not
+            counted): code cell 3 is the third code cell a person sees in JupyterLab. ``None``
+            when the failing cell is one of the injected cells.
+        execution_count: The ``In [n]`` of the failing cell in the saved notebook.
+        line: The source line of the failing cell that raised (stripped), or ``None`` when the
+            traceback does not say.
+        line_number: That line's number within the cell, from 1, or ``None``.
+        ename: The exception's class name, e.g. ``ZeroDivisionError``.
+        evalue: The exception's message.
+        traceback: The traceback as plain text (colours removed).
+        saved: Path of the partially executed notebook.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        cell_index: int | None,
+        saved: str,
+        execution_count: int | None,
+        line: str | None,
+        line_number: int | None,
+        ename: str,
+        evalue: str,
+        traceback: str,
+    ) -> None:
+        super().__init__(message, notebook=notebook, cell_index=cell_index, saved=saved)
+        self.execution_count = execution_count
+        self.line = line
+        self.line_number = line_number
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+
+
+class KernelDiedError(_ExecutionFailure, RuntimeError):
+    """The kernel process died while a cell ran: ``os._exit``, a crash, the OOM killer.
+
+    Attributes:
+        cell_index: The code cell that was running (numbered as in ``CellExecutionError``).
+        saved: Path of the partially executed notebook.
+    """
+
+    exit_code = 4
+
+
+class CellTimeoutError(_ExecutionFailure, TimeoutError):
+    """A cell ran longer than the per-cell timeout and was stopped.
+
+    Attributes:
+        cell_index: The code cell that timed out (numbered as in ``CellExecutionError``).
+        timeout: The per-cell timeout, in seconds.
+        saved: Path of the partially executed notebook.
+    """
+
+    exit_code = 5
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        cell_index: int | None,
+        saved: str,
+        timeout: float,
+    ) -> None:
+        super().__init__(message, notebook=notebook, cell_index=cell_index, saved=saved)
+        self.timeout = timeout
+
+
+class MissingRecordError(NotebookError, KeyError):
+    """The notebook ran but did not ``record()`` a value its node declares as an output.
+
+    Attributes:
+        record: The missing record's name.
+        recorded: The names the notebook did record.
+    """
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, notebook: str, record: str, recorded: list[str]) -> None:
+        super().__init__(message, notebook=notebook)
+        self.record = record
+        self.recorded = recorded
+
+    def __str__(self) -> str:
+        # KeyError quotes its message; this is a sentence, not a key.
+        return str(self.args[0])
+
+
+def _restore_error(cls: type[NotebookError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
