@@ -10,7 +10,7 @@ export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint benchmark clean
+.PHONY: install run test notebook-check lint benchmark clean
 
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
@@ -26,6 +26,9 @@ run: install
 
 test: install
 	$(VENV_BIN)/pytest $(ARGS)
+
+notebook-check: install
+	$(VENV_BIN)/kedro notebook check
 
 lint: install
 	$(VENV_BIN)/ruff check .

@@ -101,6 +101,236 @@ def check(metadata: ProjectMetadata, datasets: tuple[str, ...], env: str | None)
         raise SystemExit(1)
 
 
+@commands.group()
+def notebook() -> None:
+    """Notebooks: run one, or sweep one over a grid of parameters, on the project's kernel."""
+
+
+@notebook.command(name="run")
+@click.argument("path", metavar="NOTEBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--param",
+    "-p",
+    "parameters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter for every run; repeat for more. VALUE is read as YAML reads a scalar: "
+    "3, 0.5, 1e-3, true, null, or text.",
+)
+@click.option(
+    "--grid",
+    "-g",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="Values to sweep a parameter over; repeat for more keys: every combination runs.",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many runs (kernels) at a time.",
+)
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A new or empty folder for the runs and the summary "
+    "(default: data/08_reporting/sweeps/<notebook>/<timestamp>/).",
+)
+@click.option(
+    "--timeout-per-cell",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop any cell that runs longer; its run fails with status 'timeout'.",
+)
+@click.pass_obj
+def run_notebook(
+    metadata: ProjectMetadata,
+    path: Path,
+    parameters: tuple[str, ...],
+    grid: tuple[str, ...],
+    workers: int,
+    output_dir: Path | None,
+    timeout_per_cell: float | None,
+) -> None:
+    """Run NOTEBOOK once, or once per combination of --grid values, and summarise the runs.
+
+    Each run keeps its executed notebook, HTML and records in a folder of the output directory;
+    summary.csv and summary.json there hold one row per run. Parameters are checked against the
+    notebook's parameters cell before any kernel starts.
+
+    Exit codes: 0 every run succeeded; 3 a cell raised; 4 the kernel died; 5 a cell timed out;
+    6 bad parameters; 2 the notebook cannot be read; 1 failures of mixed kinds, or another error.
+    """
+    from lab2prod.errors import NotebookError
+    from lab2prod.execute.summary import render_failures, render_records, render_table
+    from lab2prod.execute.sweep import plan_sweep, run_sweep
+    from lab2prod.notebook import read_notebook
+
+    project_path = Path(metadata.project_path)
+    if output_dir is None:
+        from kedro.io.core import generate_timestamp
+
+        output_dir = project_path / "data" / "08_reporting" / "sweeps" / path.stem
+        output_dir = output_dir / generate_timestamp()
+    try:
+        runs = plan_sweep(read_notebook(path), parameter_options=parameters, grid_options=grid)
+        result = run_sweep(
+            path,
+            runs,
+            output_dir=output_dir,
+            workers=workers,
+            timeout_per_cell=timeout_per_cell,
+            progress=len(runs) > 1,
+        )
+    except NotebookError as exc:
+        raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    where = _relative(result.output_dir, project_path)
+    if len(result.results) == 1:
+        (only,) = result.results
+        if isinstance(only.exception, NotebookError):
+            raise _exit_with(_first_paragraph(only.exception), only.exit_code)
+        if only.exception is not None:
+            raise _exit_with(f"{path}: {only.error}", only.exit_code)
+        click.echo(render_records(only, where))
+        click.echo(f"Executed notebook, HTML, records and summary in {where}/")
+        return
+    click.echo(render_table(result.results))
+    click.echo(
+        f"\n{len(result.results)} runs in {result.duration:.1f} s, {workers} at a time. "
+        f"Executed notebooks and summary.csv, summary.json in {where}/"
+    )
+    if result.failed:
+        raise _exit_with(
+            f"{len(result.failed)} of {len(result.results)} runs failed:\n"
+            f"{render_failures(result.results)}",
+            result.exit_code,
+        )
+
+
+@notebook.command(name="convert")
+@click.argument("path", metavar="NOTEBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--pipeline", "pipeline", required=True, metavar="NAME", help="The pipeline to write."
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Run the notebook and the pipeline on the same inputs and compare every dataset.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace generated files edited by hand (hand-written files are never replaced).",
+)
+@click.pass_obj
+def convert(
+    metadata: ProjectMetadata, path: Path, pipeline: str, verify: bool, force: bool
+) -> None:
+    """Convert NOTEBOOK into the pipeline NAME: nodes, wiring, catalog, parameters and a test.
+
+    Each H2 section becomes a node; see docs/notebooks-to-pipelines.md for the rules. The same
+    notebook always gives the same files, recorded in conf/base/notebooks.yml for `kedro
+    notebook check`.
+
+    Exit codes: 0 written (and, with --verify, every dataset equal); 1 the notebook cannot be
+    converted safely, a file is refused, or --verify found datasets that differ; 2-7 the
+    notebook failed to run under --verify (as for `kedro notebook run`).
+    """
+    from lab2prod.convert.project import generate, node_clashes
+    from lab2prod.convert.sync import write_conversion
+    from lab2prod.errors import ConversionError, NotebookError
+
+    project = _project(metadata)
+    try:
+        generated = generate(project, path.resolve(), pipeline)
+        clashes = node_clashes(generated.plan)
+        if clashes:
+            named = ", ".join(f"'{node}' (in '{other}')" for node, other in clashes.items())
+            raise click.ClickException(
+                f"{path}: node names already used by other pipelines: {named}. Rename the "
+                "section's heading, or tag its first code cell `node:<another name>`."
+            )
+        written = write_conversion(project, generated, force=force)
+    except ConversionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except NotebookError as exc:
+        raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
+    plan = generated.plan
+    click.echo(f"Converted {plan.notebook} into the pipeline '{pipeline}':")
+    for relative in generated.files:
+        click.echo(f"  {'wrote    ' if relative in written else 'unchanged'}  {relative}")
+    click.echo(f"Run it with `kedro run --pipeline {pipeline}`.")
+    if verify:
+        _verify(project, generated)
+
+
+def _verify(project: Any, generated: Any) -> None:
+    from lab2prod.convert.verify import verify
+    from lab2prod.errors import NotebookError
+
+    click.echo(f"Verifying: running {generated.plan.notebook} and the pipeline...")
+    try:
+        outcome = verify(
+            project, generated, output_dir=project.path / "data" / "08_reporting" / "verify"
+        )
+    except NotebookError as exc:
+        raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
+    click.echo(outcome.render())
+    if outcome.mismatches:
+        raise SystemExit(1)
+
+
+@notebook.command(name="check")
+@click.pass_obj
+def check_notebooks(metadata: ProjectMetadata) -> None:
+    """Exit 1 if a converted pipeline is stale or was edited by hand, naming every such file.
+
+    Regenerates, in memory, every pipeline recorded in conf/base/notebooks.yml and compares it
+    with the files on disk; nothing is written. Run it in CI.
+    """
+    from lab2prod.convert.sync import RECORD, check_conversions, read_record
+
+    project = _project(metadata)
+    recorded = read_record(project)
+    problems = check_conversions(project)
+    for problem in problems:
+        click.echo(problem.render())
+    if problems:
+        click.echo(
+            f"{len(problems)} file(s) out of sync with their notebooks. Convert the notebook "
+            "again (`kedro notebook convert NOTEBOOK --pipeline NAME`), or move hand edits "
+            "into the notebook."
+        )
+        raise SystemExit(1)
+    click.echo(f"{len(recorded)} converted pipeline(s) in sync with their notebooks ({RECORD}).")
+
+
+def _project(metadata: ProjectMetadata) -> Any:
+    from lab2prod.convert.project import Project
+
+    root = Path(metadata.project_path)
+    return Project(root, metadata.package_name, _relative(Path(metadata.source_dir), root))
+
+
+def _exit_with(message: str, exit_code: int) -> click.ClickException:
+    error = click.ClickException(message)
+    error.exit_code = exit_code
+    return error
+
+
+def _first_paragraph(error: BaseException) -> str:
+    """The message without what follows its first blank line (a cell's traceback)."""
+    return str(error).strip().split("\n\n")[0]
+
+
 def _catalog(metadata: ProjectMetadata, env: str | None) -> DataCatalog:
     from kedro.framework.session import KedroSession
 

@@ -5,6 +5,7 @@ The tree::
     Lab2ProdError                   every error lab2prod raises on purpose
      ├── ContractError              a data contract cannot be inferred, used or derived
      ├── RecordError                record() was given a value or name it cannot keep
+     ├── ConversionError            a notebook cannot be converted into a pipeline safely
      └── NotebookError              a notebook cannot be read or run; ``exit_code`` per kind
           ├── NotebookReadError       the file is missing, not JSON, or not nbformat 4  (2)
           ├── CellExecutionError      a cell raised an exception                        (3)
@@ -40,6 +41,37 @@ class RecordError(Lab2ProdError, TypeError):
 
     Raised inside the notebook, so it shows as the failing cell's exception.
     """
+
+
+class ConversionError(Lab2ProdError, ValueError):
+    """A notebook holds code that ``kedro notebook convert`` cannot turn into a pipeline safely.
+
+    Raised instead of writing code that would compute something else than the notebook: a star
+    import, ``global``, ``exec``, a name read but defined only in a skipped cell, ...
+
+    Attributes:
+        notebook: The notebook's path, as the caller gave it.
+        cell: The offending code cell's number among the notebook's code cells, from 1 (code
+            cell 3 is the third code cell a person sees in JupyterLab); ``None`` when the
+            problem is not in one cell.
+        line: The offending line within that cell, from 1, or ``None``.
+        construct: What cannot be converted, e.g. ``"star import"`` or ``"global"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str,
+        cell: int | None,
+        line: int | None,
+        construct: str,
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell = cell
+        self.line = line
+        self.construct = construct
 
 
 class NotebookError(Lab2ProdError):

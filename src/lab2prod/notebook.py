@@ -1,6 +1,7 @@
-"""Reading a notebook: its cells, their tags, and the names its ``parameters`` cell declares.
+"""Reading a notebook: its cells, their tags, its sections, and its ``parameters`` cell.
 
-Shared by execution (which checks parameters before a kernel starts) and conversion. The file
+Shared by execution (which checks parameters before a kernel starts) and conversion (which
+turns each H2 section into a node). The file
 is read as JSON rather than through ``nbformat``: importing ``nbformat`` costs about 1.5 s
 (``jsonschema`` compiles grammars at import), and a Kedro pipeline that builds notebook nodes
 reads its notebooks every time it is loaded. Only nbformat 4 files are accepted, which is what
@@ -27,6 +28,12 @@ PARAMETERS_TAG = "parameters"
 # IPython-only lines (magics, shell escapes, help) are not Python; blank them before parsing so
 # line numbers still match the cell.
 _IPYTHON_LINE = re.compile(r"^\s*[%!?]")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+# Cell magics whose body is Python run once more or less as written: the magic line is dropped.
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
+# Line magics that run the Python statement after them (`%time df = load()`): the statement stays.
+_PYTHON_LINE_MAGIC = re.compile(r"^(\s*)%(?:time|timeit|prun)\s+(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,37 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Section:
+    """The cells under one H2 heading, or before the first one (the notebook's setup).
+
+    Attributes:
+        heading: The heading's text (``"Clean the data"``), or ``None`` for the setup part.
+        markdown: The markdown under the heading, up to the next H2, without the heading line.
+        cells: The section's code cells, in order.
+    """
+
+    heading: str | None
+    markdown: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class IPythonLine:
+    """A line of a code cell that is IPython syntax rather than Python.
+
+    Attributes:
+        line: Its number within the cell, from 1.
+        text: The line, stripped.
+        kind: ``"magic"`` (``%matplotlib inline``, ``%%time``), ``"shell"`` (``!pip ...``) or
+            ``"help"`` (``?df``).
+    """
+
+    line: int
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Notebook:
     """A notebook as read from disk: enough to check and run it.
 
@@ -92,6 +130,42 @@ class Notebook:
     def parameters_cell(self) -> Cell | None:
         """The first code cell tagged ``parameters`` (papermill's rule), or ``None``."""
         return next((c for c in self.tagged(PARAMETERS_TAG) if c.cell_type == "code"), None)
+
+    @property
+    def title(self) -> str | None:
+        """The text of the first H1 heading of a markdown cell, or ``None``."""
+        for cell in self.cells:
+            if cell.cell_type == "markdown":
+                for level, text in _headings(cell.source):
+                    if level == 1:
+                        return text
+        return None
+
+    def sections(self) -> list[Section]:
+        """The notebook split at its H2 headings (``## Clean the data``).
+
+        Code before the first H2 is the setup section (``heading=None``); it is returned, even
+        empty, so that the first section is always the setup. Headings in fenced code blocks do
+        not count; a markdown cell may hold several headings.
+        """
+        found = [Section(None, "", ())]
+        markdown: list[str] = []
+        for cell in self.cells:
+            if cell.cell_type == "code":
+                found[-1] = Section(found[-1].heading, found[-1].markdown, (*found[-1].cells, cell))
+                continue
+            if cell.cell_type != "markdown":
+                continue
+            for line, heading in _lines_and_h2(cell.source):
+                if heading is not None:
+                    found[-1] = Section(found[-1].heading, _join(markdown), found[-1].cells)
+                    markdown = []
+                    found.append(Section(heading, "", ()))
+                elif found[-1].heading is not None:
+                    markdown.append(line)
+            markdown.append("")  # cells are paragraphs
+        found[-1] = Section(found[-1].heading, _join(markdown), found[-1].cells)
+        return found
 
     @cached_property
     def parameters(self) -> dict[str, Parameter]:
@@ -183,13 +257,52 @@ def parse_parameters(source: str) -> dict[str, Parameter]:
     Raises:
         SyntaxError: The cell is not valid Python once IPython magics are removed.
     """
-    python = "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
+    python, _ = split_ipython(source)
     declared: dict[str, Parameter] = {}
     for statement in ast.parse(python).body:
         for target, value in _assignments(statement):
             default = ast.get_source_segment(python, value) or ast.unparse(value)
             declared[target.id] = Parameter(target.id, default, statement.lineno)
     return declared
+
+
+def split_ipython(source: str) -> tuple[str, list[IPythonLine]]:
+    """A code cell's Python, with its IPython-only lines blanked, and those lines.
+
+    Line magics (``%matplotlib inline``), shell escapes (``!pip install x``) and help lines
+    (``?df``) become empty lines, so line numbers still match the cell; a timing magic keeps
+    the statement it times (``%time df = load()`` becomes ``df = load()``). A cell magic on the
+    first line (``%%time``) is blanked too: the body of ``%%time``, ``%%timeit``, ``%%capture``
+    and ``%%prun`` is Python; the body of any other cell magic (``%%bash``, ``%%html``) is not,
+    and the whole cell is blanked.
+
+    Args:
+        source: The cell's text.
+
+    Returns:
+        The Python text, and the IPython lines in order.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].strip()
+        name = magic[2:].split(maxsplit=1)[0] if len(magic) > 2 else ""
+        if name not in _PYTHON_CELL_MAGICS:
+            return "\n" * (len(lines) - 1), [IPythonLine(1, magic, "magic")]
+        return "\n".join(["", *lines[1:]]), [IPythonLine(1, magic, "magic")]
+    python, found = [], []
+    for number, line in enumerate(lines, start=1):
+        timed = _PYTHON_LINE_MAGIC.match(line)
+        if timed:
+            found.append(IPythonLine(number, line.strip().split()[0], "magic"))
+            python.append(timed.group(1) + timed.group(2))
+        elif _IPYTHON_LINE.match(line):
+            text = line.strip()
+            kind = {"%": "magic", "!": "shell", "?": "help"}[text[0]]
+            found.append(IPythonLine(number, text, kind))
+            python.append("")
+        else:
+            python.append(line)
+    return "\n".join(python), found
 
 
 def check_declared(notebook: Notebook, names: Iterable[str], *, kind: str = "parameter") -> None:
@@ -260,6 +373,32 @@ def _assignments(statement: ast.stmt) -> list[tuple[ast.Name, ast.expr]]:
                     same_length = values is not None and len(values) == len(target.elts)
                     pairs.append((element, values[position] if same_length else value))
     return pairs
+
+
+def _headings(markdown: str) -> list[tuple[int, str]]:
+    """The ATX headings of a markdown text, as ``(level, text)``, outside fenced code."""
+    return [(level, text) for _, level, text in _markdown_lines(markdown) if level]
+
+
+def _lines_and_h2(markdown: str) -> list[tuple[str, str | None]]:
+    """Each line of a markdown text, with its text when the line is an H2 heading."""
+    return [(line, text if level == 2 else None) for line, level, text in _markdown_lines(markdown)]
+
+
+def _markdown_lines(markdown: str) -> list[tuple[str, int, str]]:
+    """Each line with its heading level and text (``0, ""`` if not a heading or fenced)."""
+    lines = []
+    fenced = False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced or _FENCE.match(line) else _HEADING.match(line)
+        lines.append((line, len(match.group(1)), match.group(2)) if match else (line, 0, ""))
+    return lines
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(lines).strip("\n")
 
 
 def _text(source: str | list[str]) -> str:

@@ -13,6 +13,7 @@ This module imports papermill: import it only when a notebook runs.
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any
 
 import zmq
@@ -32,9 +33,15 @@ write."""
 INJECTED_PARAMETERS_TAG = "injected-parameters"
 """papermill's tag for the cell it adds with the parameters' values."""
 
+_managers: weakref.WeakSet[ProjectKernelManager] = weakref.WeakSet()
+
 
 class ProjectKernelManager(AsyncKernelManager):
     """Starts an IPython kernel on this process's interpreter; never reads kernel specs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _managers.add(self)
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -102,6 +109,21 @@ def injection_index(nb: NotebookNode) -> int:
             if tag in cell.get("metadata", {}).get("tags", []):
                 return index + 1
     return 0
+
+
+def kill_kernels() -> int:
+    """Kill every kernel this process started that still runs; return how many.
+
+    Kernels run in sessions of their own, so a Ctrl-C in the terminal does not reach them; a
+    sweep interrupted by one calls this, and each run's cell fails at once as a dead kernel.
+    """
+    killed = 0
+    for manager in list(_managers):
+        process = getattr(manager.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            killed += 1
+    return killed
 
 
 def register_engine() -> None:

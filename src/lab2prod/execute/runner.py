@@ -9,9 +9,10 @@ papermill with ``Lab2ProdEngine`` (see ``kernel.py``), and keeps, per run::
                                                          killed run leaves the partial one)
     <output_dir>/<notebook stem>/<run id>/<stem>.html    its nbconvert rendering
 
-The run id is a Kedro version timestamp. A failure raises the ``NotebookError`` subclass that
-says what happened (``failures.py``; exit codes in ``lab2prod.errors``). papermill, nbclient and
-nbconvert are imported only when a notebook runs.
+The run id is a Kedro version timestamp; a sweep names the folder itself (``run_dir``) and may
+keep the recorded values' files in ``<run dir>/records/`` (``keep_records``). A failure raises
+the ``NotebookError`` subclass that says what happened (``failures.py``; exit codes in
+``lab2prod.errors``). papermill, nbclient and nbconvert are imported only when a notebook runs.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def execute_notebook(
     *,
     parameters: Mapping[str, Any] | None = None,
     inputs: Mapping[str, Any] | None = None,
-    output_dir: str | Path,
+    output_dir: str | Path | None = None,
+    run_dir: str | Path | None = None,
+    keep_records: bool = False,
     timeout_per_cell: float | None = None,
     hide_code: bool = False,
     start_timeout: float = 60,
@@ -78,7 +81,11 @@ def execute_notebook(
         inputs: In-memory values for names the ``parameters`` cell declares: pandas or polars
             DataFrames (passed as parquet) or JSON-able values (passed as JSON). They are
             assigned right after the parameters, by a cell tagged ``injected-inputs``.
-        output_dir: Where each run gets its folder, ``<stem>/<run id>/``.
+        output_dir: Where each run gets a new folder, ``<stem>/<run id>/``.
+        run_dir: Or the run's own folder, used as it is (created; it must not exist yet). Give
+            ``output_dir`` or ``run_dir``, not both.
+        keep_records: Keep what ``record()`` wrote, one file per value (JSON, parquet, PNG), in
+            ``<run folder>/records/`` instead of a scratch folder deleted after the run.
         timeout_per_cell: Seconds any one cell may run (rounded up to whole seconds); ``None``
             for no limit.
         hide_code: Leave code out of the HTML (outputs only). The ``.ipynb`` keeps it.
@@ -94,7 +101,9 @@ def execute_notebook(
         CellExecutionError: A cell raised.
         KernelDiedError: The kernel process died.
         CellTimeoutError: A cell ran longer than ``timeout_per_cell``.
-        ValueError: ``timeout_per_cell`` is not positive.
+        FileExistsError: ``run_dir`` exists.
+        ValueError: ``timeout_per_cell`` is not positive, or not exactly one of ``output_dir``
+            and ``run_dir`` is given.
     """
     started = time.perf_counter()
     path = Path(path)
@@ -103,15 +112,18 @@ def execute_notebook(
     check_call(notebook, parameters=parameters, inputs=inputs)
     if timeout_per_cell is not None and timeout_per_cell <= 0:
         raise ValueError(f"timeout_per_cell must be positive seconds, not {timeout_per_cell!r}")
+    if output_dir is not None and run_dir is not None:
+        raise ValueError("give execute_notebook output_dir or run_dir, not both")
     timeout = None if timeout_per_cell is None else math.ceil(timeout_per_cell)
 
     with tempfile.TemporaryDirectory(prefix="lab2prod-") as scratch:
-        records_dir = Path(scratch) / "records"
-        records_dir.mkdir()
         input_files = _write_inputs(notebook, inputs, Path(scratch) / "inputs")
-        run_id, run_dir = _new_run_dir(Path(output_dir), path.stem)
-        executed = run_dir / f"{path.stem}.ipynb"
-        html = run_dir / f"{path.stem}.html"
+        run_id, folder = _run_folder(output_dir, run_dir, path.stem)
+        # Absolute: the kernel runs in the notebook's folder, not in ours.
+        records_dir = ((folder if keep_records else Path(scratch)) / "records").resolve()
+        records_dir.mkdir()
+        executed = folder / f"{path.stem}.ipynb"
+        html = folder / f"{path.stem}.html"
         failure, cause = _run(
             notebook,
             executed,
@@ -249,6 +261,19 @@ def _injected_cell(records_dir: Path, input_files: dict[str, Path]) -> str:
         "del _lab2prod_record, _lab2prod_values",
     ]
     return "\n".join(lines)
+
+
+def _run_folder(
+    output_dir: str | Path | None, run_dir: str | Path | None, stem: str
+) -> tuple[str, Path]:
+    """The run's id and folder (created): ``run_dir`` as given, or a new one in ``output_dir``."""
+    if run_dir is not None:
+        folder = Path(run_dir)
+        folder.mkdir(parents=True)
+        return folder.name, folder
+    if output_dir is None:
+        raise ValueError("give execute_notebook output_dir or run_dir")
+    return _new_run_dir(Path(output_dir), stem)
 
 
 def _new_run_dir(output_dir: Path, stem: str) -> tuple[str, Path]:

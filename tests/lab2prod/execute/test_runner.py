@@ -113,6 +113,17 @@ def test_bad_parameters_fail_before_any_kernel_starts(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_output_dir_and_run_dir_are_one_or_the_other(tmp_path: Path):
+    """A run goes to a new folder in output_dir or to run_dir as given, never both."""
+    with pytest.raises(ValueError, match="not both"):
+        execute_notebook(
+            NOTEBOOKS / "broken.ipynb", output_dir=tmp_path / "a", run_dir=tmp_path / "b"
+        )
+    with pytest.raises(ValueError, match="output_dir or run_dir"):
+        execute_notebook(NOTEBOOKS / "broken.ipynb")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_exit_codes_tell_the_failures_apart():
     """Each kind of failure has its own exit code, for a CLI and for CI."""
     codes = {

@@ -1,0 +1,1 @@
+"""Notebook to pipeline: analysis, plan, code generation, sync and verification."""

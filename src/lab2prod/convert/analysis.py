@@ -1,0 +1,460 @@
+"""What each statement of a notebook cell reads, binds and changes, found with ``ast``.
+
+``analyze`` turns one top-level statement into ``Facts``: the names it reads, binds and mutates,
+in evaluation order (``Event``), and what kind of effect it has: none (a pure expression or
+assignment), display (``print``, ``display``), a plot, a file write, or an effect that must be
+kept. The plan (``plan.py``) decides from these facts which statements become node code, which
+names cross sections, and which statements are dropped as display-only.
+
+The rules are a model of common notebook code, not of Python: a call is pure when it is a method
+that is not known to mutate (``df.groupby(...)``), or a function of a numeric library
+(``pd.concat``, ``np.log``); it mutates its receiver when the method is a known mutator
+(``append``, ``fit``) or has ``inplace=True``. Anything else (notebook functions, unknown
+callables) is kept as an effect, so the worst a wrong guess costs is a statement kept.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from lab2prod.convert.effects import (
+    FIT_METHODS,
+    UNSUPPORTED_CALLS,
+    call_effect,
+    imported_names,
+    root_name,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a statement does to a name, in evaluation order.
+
+    Attributes:
+        kind: ``"read"``, ``"bind"`` (a new object), ``"alias"`` (``name = source``),
+            ``"element"`` (a loop variable over ``source``), ``"mutate"`` or ``"unbind"``.
+        name: The name.
+        line: The line within the cell, from 1.
+        source: For ``alias`` and ``element``: the other name.
+        together: An alias of a tuple assignment (``a, b = b, a``): its source is looked up
+            as it was before the assignment's first alias.
+    """
+
+    kind: str
+    name: str
+    line: int
+    source: str | None = None
+    together: bool = False
+
+
+@dataclass
+class Scope:
+    """What the analysis knows about names beyond one statement.
+
+    Attributes:
+        modules: Import-bound name to the dotted thing it imports (``pd`` -> ``pandas``).
+        helpers: Notebook functions and classes (module level in the generated code) to the
+            notebook variables each one reads, which it is given as keyword arguments.
+        plot_names: Names that hold plot objects (``fig``, ``ax``) at this point.
+        kernel_catalog: ``catalog`` is the one ``%load_ext kedro.ipython`` injects.
+        changes_arguments: Notebook functions that change some of their arguments in place,
+            to those parameters as ``(position, name)``.
+    """
+
+    modules: dict[str, str] = field(default_factory=dict)
+    helpers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    changes_arguments: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    plot_names: set[str] = field(default_factory=set)
+    kernel_catalog: bool = False
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A construct that cannot be converted safely, where it is."""
+
+    line: int
+    construct: str
+
+
+@dataclass(eq=False)
+class Facts:
+    """What one statement does.
+
+    Attributes:
+        node: The statement.
+        kind: ``"import"``, ``"def"`` (function or class), ``"assign"`` (to names only),
+            ``"expr"`` or ``"other"``.
+        effect: ``"none"``, ``"display"``, ``"plot"``, ``"write"`` or ``"effect"``.
+        events: What it does to names, in order (nested bodies included).
+        children: For compound statements, the facts of each body's statements.
+        helper_uses: Every ``Name`` node that refers to a notebook function, with its call when
+            it is the called function.
+        calls: Every call of the statement, for the plan to recognise data reads.
+        fits: Names whose object is fitted here, to the name of the data they are fitted on.
+        unsupported: Constructs that cannot be converted.
+        header_pure: For compound statements: whether the header (loop iterable, test,
+            context managers) has no effect but display or plots.
+    """
+
+    node: ast.stmt
+    kind: str
+    effect: str
+    events: list[Event]
+    children: list[list[Facts]]
+    helper_uses: list[tuple[ast.Name, ast.Call | None]]
+    calls: list[ast.Call]
+    fits: dict[str, str | None]
+    unsupported: list[Unsupported]
+    header_pure: bool = True
+
+    @property
+    def reads(self) -> list[str]:
+        """Names read, in order, once each."""
+        return list(dict.fromkeys(e.name for e in self.events if e.kind == "read"))
+
+    @property
+    def binds(self) -> set[str]:
+        """Names bound or unbound."""
+        return {e.name for e in self.events if e.kind in ("bind", "alias", "element", "unbind")}
+
+    @property
+    def mutates(self) -> set[str]:
+        """Names whose object is changed in place."""
+        return {e.name for e in self.events if e.kind == "mutate"}
+
+
+def analyze(statement: ast.stmt, scope: Scope) -> Facts:
+    """The facts of one statement of a cell.
+
+    Args:
+        statement: A statement of the cell's module.
+        scope: Imports, notebook functions and plot objects known at this point; a plot
+            assignment adds its targets to ``scope.plot_names``.
+
+    Returns:
+        What the statement reads, binds and changes, and its kind of effect.
+    """
+    walker = _Walker(scope)
+    walker.statement(statement)
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        kind = "import"
+    elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        kind = "def"
+    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign) and all(
+        _only_names(t) for t in _targets(statement)
+    ):
+        kind = "assign"
+    elif isinstance(statement, ast.Expr):
+        kind = "expr"
+    else:
+        kind = "other"
+    effect = _effect(statement, kind, walker, scope)
+    if effect == "plot" and kind == "assign":
+        scope.plot_names.update(e.name for e in walker.events if e.kind == "bind")
+    elif kind in ("assign", "other"):
+        scope.plot_names.difference_update(e.name for e in walker.events if e.kind == "bind")
+    return Facts(
+        statement,
+        kind,
+        effect,
+        walker.events,
+        walker.children,
+        walker.helper_uses,
+        walker.calls,
+        walker.fits,
+        walker.unsupported,
+        walker.header_pure(),
+    )
+
+
+class _Walker:
+    """Walks one statement in evaluation order, collecting events and call effects."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.events: list[Event] = []
+        self.children: list[list[Facts]] = []
+        self.helper_uses: list[tuple[ast.Name, ast.Call | None]] = []
+        self.calls: list[ast.Call] = []
+        self.fits: dict[str, str | None] = {}
+        self.unsupported: list[Unsupported] = []
+        self.call_effects: list[str] = []
+        self._locals: list[set[str]] = []  # comprehension and lambda scopes
+        self._header: tuple[int, int] | None = None  # call effects and events before bodies
+
+    def header_pure(self) -> bool:
+        calls, events = self._header or (len(self.call_effects), len(self.events))
+        mutates = any(e.kind == "mutate" for e in self.events[:events])
+        return not mutates and set(self.call_effects[:calls]) <= {"none", "display", "plot"}
+
+    def event(
+        self, kind: str, name: str, line: int, source: str | None = None, *, together: bool = False
+    ) -> None:
+        if kind == "read" and any(name in names for names in self._locals):
+            return
+        self.events.append(Event(kind, name, line, source, together))
+
+    # statements --------------------------------------------------------------------------
+
+    def statement(self, node: ast.stmt) -> None:
+        line = node.lineno
+        if isinstance(node, ast.Assign):
+            self.expr(node.value)
+            self._aliases(node.targets, node.value, line)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.expr(node.value)
+                self._aliases([node.target], node.value, line)
+            self.expr(node.annotation)
+        elif isinstance(node, ast.AugAssign):
+            self.expr(node.value)
+            if isinstance(node.target, ast.Name):
+                self.event("read", node.target.id, line)
+                self.event("bind", node.target.id, line)
+            else:
+                self.target(node.target, line)
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            self.expr(node.iter)
+            container = root_name(node.iter, through_calls=True)
+            for name in _names(node.target):
+                self.event("element", name, line, container)
+            self.bodies(node.body, node.orelse)
+        elif isinstance(node, ast.While | ast.If):
+            self.expr(node.test)
+            self.bodies(node.body, node.orelse)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.target(item.optional_vars, line)
+            self.bodies(node.body)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            self.bodies(node.body)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self.event("bind", handler.name, handler.lineno)
+                self.bodies(handler.body)
+            self.bodies(node.orelse, node.finalbody)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            self.definition(node)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.event("unbind", target.id, line)
+                else:
+                    self.target(target, line)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                self.unsupported.append(Unsupported(line, "star import"))
+            for name in imported_names(node):
+                self.event("bind", name, line)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            construct = "global" if isinstance(node, ast.Global) else "nonlocal"
+            self.unsupported.append(Unsupported(line, construct))
+        else:  # Expr, Return, Raise, Assert, Match, Pass, ...
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+                elif isinstance(child, ast.stmt):
+                    self.statement(child)
+                elif isinstance(child, ast.match_case):
+                    self.match_case(child)
+
+    def match_case(self, case: ast.match_case) -> None:
+        for node in ast.walk(case.pattern):
+            name = getattr(node, "name", None)
+            if isinstance(name, str):
+                self.event("bind", name, case.pattern.lineno)
+        if case.guard is not None:
+            self.expr(case.guard)
+        self.bodies(case.body)
+
+    def bodies(self, *bodies: list[ast.stmt]) -> None:
+        if self._header is None:
+            self._header = (len(self.call_effects), len(self.events))
+        for body in bodies:
+            if not body:
+                continue
+            facts = [analyze(statement, self.scope) for statement in body]
+            self.children.append(facts)
+            for fact in facts:
+                self.events.extend(fact.events)
+                self.helper_uses.extend(fact.helper_uses)
+                self.calls.extend(fact.calls)
+                self.fits.update(fact.fits)
+                self.unsupported.extend(fact.unsupported)
+                self.call_effects.append(fact.effect)
+
+    def definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        for decorator in node.decorator_list:
+            self.expr(decorator)
+        if isinstance(node, ast.ClassDef):
+            for base in [*node.bases, *(k.value for k in node.keywords)]:
+                self.expr(base)
+        else:
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if default is not None:
+                    self.expr(default)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Global | ast.Nonlocal):
+                construct = "global" if isinstance(inner, ast.Global) else "nonlocal"
+                self.unsupported.append(Unsupported(inner.lineno, construct))
+            elif (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Name)
+                and inner.func.id in UNSUPPORTED_CALLS
+            ):
+                self.unsupported.append(Unsupported(inner.lineno, UNSUPPORTED_CALLS[inner.func.id]))
+        self.event("bind", node.name, node.lineno)
+
+    def target(self, target: ast.expr, line: int) -> None:
+        """Bind a target; ``a[i] = ...`` and ``a.x = ...`` mutate ``a`` instead."""
+        if isinstance(target, ast.Name):
+            self.event("bind", target.id, line)
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self.target(element, line)
+        elif isinstance(target, ast.Starred):
+            self.target(target.value, line)
+        else:
+            self.expr(target.value if isinstance(target, ast.Attribute) else target)
+            root = root_name(target)
+            if root is not None:
+                self.event("mutate", root, line)
+
+    def _aliases(self, targets: list[ast.expr], value: ast.expr, line: int) -> None:
+        """``b = a`` binds ``b`` to ``a``'s object; ``a, b = b, a`` swaps; others bind anew."""
+        for target in targets:
+            if isinstance(target, ast.Name) and isinstance(value, ast.Name):
+                self.event("alias", target.id, line, value.id)
+            elif (
+                isinstance(target, ast.Tuple | ast.List)
+                and isinstance(value, ast.Tuple | ast.List)
+                and len(target.elts) == len(value.elts)
+                and all(isinstance(e, ast.Name) for e in [*target.elts, *value.elts])
+            ):
+                for element, source in zip(target.elts, value.elts, strict=True):
+                    self.event("alias", element.id, line, source.id, together=True)  # type: ignore[attr-defined]
+            else:
+                self.target(target, line)
+
+    # expressions -------------------------------------------------------------------------
+
+    def expr(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.event("read", node.id, node.lineno)
+                if node.id in self.scope.helpers:
+                    call = next((c for c in self.calls if c.func is node), None)
+                    self.helper_uses.append((node, call))
+                    for needed in self.scope.helpers[node.id]:
+                        self.event("read", needed, node.lineno)
+                    self.call_effects.append("effect")
+            else:
+                self.event("bind", node.id, node.lineno)
+        elif isinstance(node, ast.NamedExpr):
+            self.expr(node.value)
+            self.event("bind", node.target.id, node.lineno)
+        elif isinstance(node, ast.Call):
+            self.call(node)
+        elif isinstance(node, ast.Lambda):
+            self._locals.append({a.arg for a in _all_args(node.args)})
+            self.expr(node.body)
+            self._locals.pop()
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            self._locals.append(set())
+            for generator in node.generators:
+                self.expr(generator.iter)
+                self._locals[-1].update(_names(generator.target))
+                for condition in generator.ifs:
+                    self.expr(condition)
+            elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            for element in elements:
+                self.expr(element)
+            self._locals.pop()
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+                elif isinstance(child, ast.keyword):
+                    self.expr(child.value)
+                elif isinstance(child, ast.comprehension):  # pragma: no cover - handled above
+                    self.expr(child.iter)
+
+    def call(self, node: ast.Call) -> None:
+        self.calls.append(node)
+        self.expr(node.func)
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            self.expr(argument)
+        effect, mutated = call_effect(
+            node, self.scope.modules, self.scope.helpers, self.scope.plot_names
+        )
+        self.call_effects.append(effect)
+        if isinstance(node.func, ast.Name) and node.func.id in UNSUPPORTED_CALLS:
+            self.unsupported.append(Unsupported(node.lineno, UNSUPPORTED_CALLS[node.func.id]))
+        if isinstance(node.func, ast.Name):
+            for name in self._changed_arguments(node, node.func.id):
+                self.event("mutate", name, node.lineno)
+        if mutated is not None:
+            self.event("mutate", mutated, node.lineno)
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            if method in FIT_METHODS:
+                first = node.args[0] if node.args else None
+                self.fits[mutated] = first.id if isinstance(first, ast.Name) else None
+
+    def _changed_arguments(self, node: ast.Call, function: str) -> list[str]:
+        """Names passed to a notebook function where it changes that parameter in place."""
+        changed = []
+        for position, parameter in self.scope.changes_arguments.get(function, ()):
+            passed = node.args[position] if position < len(node.args) else None
+            for keyword in node.keywords:
+                if keyword.arg == parameter:
+                    passed = keyword.value
+            root = root_name(passed) if passed is not None else None
+            if root is not None:
+                changed.append(root)
+        return changed
+
+
+def _effect(statement: ast.stmt, kind: str, walker: _Walker, scope: Scope) -> str:
+    """Combine the call effects of a statement into its own."""
+    effects = walker.call_effects
+    mutates = [e for e in walker.events if e.kind == "mutate"]
+    if kind in ("import", "def"):
+        return "effect"
+    top = statement.value if isinstance(statement, ast.Expr | ast.Assign) else None
+    if isinstance(top, ast.Call) and effects:
+        own = walker.call_effects[-1]  # the outermost call is analysed last
+        if own == "plot":
+            return "plot"
+        if own in ("display", "write") and all(e in ("none", "display") for e in effects[:-1]):
+            return own if kind == "expr" else "effect"
+    if mutates or any(e != "none" for e in effects):
+        if all(e.name in scope.plot_names for e in mutates) and set(effects) <= {"none", "plot"}:
+            return "plot" if effects else "effect"
+        return "effect"
+    return "none" if kind in ("expr", "assign") else "effect"
+
+
+def _targets(statement: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]:
+    return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+
+
+def _only_names(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return True
+    if isinstance(target, ast.Tuple | ast.List):
+        return all(_only_names(e) for e in target.elts)
+    return isinstance(target, ast.Starred) and _only_names(target.value)
+
+
+def _names(target: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _all_args(args: ast.arguments) -> list[ast.arg]:
+    found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    return found + [a for a in (args.vararg, args.kwarg) if a is not None]

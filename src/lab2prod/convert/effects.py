@@ -1,0 +1,185 @@
+"""How a call affects things: pure, display, plot, file write, or an effect (and on what).
+
+The tables are a model of common notebook code, not of Python: a method call is pure unless the
+method is known to change its receiver (``append``, ``fit``, anything with ``inplace=True``); a
+function of a numeric library is pure unless it reads, writes or seeds; anything else
+(notebook functions, unknown callables) is an effect, kept in the generated code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Mapping
+
+MUTATING_METHODS = frozenset(
+    {
+        # list, dict, set, numpy arrays, pandas in place
+        "append", "extend", "insert", "remove", "pop", "popitem", "clear", "update",
+        "setdefault", "add", "discard", "sort", "reverse", "resize", "fill", "put",
+        # scikit-learn estimators
+        "fit", "partial_fit", "fit_transform", "fit_predict", "set_params", "set_output",
+        # numpy random generators: drawing advances their state
+        "normal", "uniform", "integers", "random", "choice", "shuffle", "permutation",
+        "standard_normal", "binomial", "poisson", "exponential", "lognormal", "beta", "gamma",
+        "multivariate_normal", "bytes",
+    }
+)  # fmt: skip
+"""Methods that change the object they are called on (so its name gets a new dataset)."""
+
+FIT_METHODS = frozenset({"fit", "partial_fit", "fit_transform", "fit_predict"})
+WRITE_METHODS = frozenset(
+    {
+        "to_csv", "to_parquet", "to_excel", "to_json", "to_pickle", "to_feather", "to_hdf",
+        "to_sql", "to_html", "to_latex", "to_markdown", "to_xml", "to_stata", "write_csv",
+        "write_parquet", "write_json", "write_ndjson", "write_excel", "write_ipc",
+        "write_database", "savefig", "save",
+    }
+)  # fmt: skip
+"""Methods that write a file: dropped from nodes (a pipeline saves through its catalog)."""
+
+PLOT_MODULES = frozenset({"matplotlib", "seaborn", "plotly", "altair", "bokeh", "plotnine"})
+PLOT_METHODS = frozenset({"plot", "hist", "boxplot", "scatter_matrix", "style"})
+DISPLAY_MODULES = frozenset({"IPython", "ipywidgets", "tqdm"})
+DISPLAY_FUNCTIONS = frozenset({"print", "display", "lab2prod.record", "pprint.pprint"})
+PURE_MODULES = frozenset(
+    {
+        "pandas", "numpy", "polars", "math", "statistics", "scipy", "sklearn", "datetime",
+        "decimal", "fractions", "itertools", "functools", "operator", "collections", "re",
+        "string", "textwrap", "copy", "json", "pyarrow",
+    }
+)  # fmt: skip
+# Functions of those modules that are not pure after all: writes, seeding, global state. (Reads
+# are pure here: a read whose result nothing uses can go.)
+_IMPURE_PREFIXES = ("save", "dump", "to_", "write", "seed", "set_")
+PURE_BUILTINS = frozenset(
+    {
+        "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "float", "format",
+        "frozenset", "hash", "int", "isinstance", "issubclass", "len", "list", "max", "min",
+        "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple",
+        "type", "zip", "ord", "chr", "callable", "bin", "hex", "oct", "map", "filter",
+    }
+)  # fmt: skip
+BUILTIN_NAMES = frozenset(dir(builtins)) | {"display", "__name__", "__file__"}
+UNSUPPORTED_CALLS = {
+    "exec": "exec",
+    "eval": "eval",
+    "globals": "globals()",
+    "locals": "locals()",
+    "vars": "vars()",
+    "get_ipython": "get_ipython()",
+    "__import__": "__import__",
+}
+
+
+def call_effect(
+    node: ast.Call,
+    modules: Mapping[str, str],
+    helpers: Mapping[str, object],
+    plot_names: set[str],
+) -> tuple[str, str | None]:
+    """The call's kind of effect, and the name whose object it mutates (if any)."""
+    func = node.func
+    name = dotted(func, modules)
+    if name is not None:
+        return module_call_effect(name), None
+    if isinstance(func, ast.Name):
+        if func.id in DISPLAY_FUNCTIONS and func.id not in helpers:
+            return "display", None
+        if func.id in PURE_BUILTINS:
+            return "none", None
+        return "effect", None
+    if not isinstance(func, ast.Attribute):
+        return "effect", None
+    method = func.attr
+    receiver_root = root_name(func.value, through_calls=True)
+    chain = _attributes(func)
+    if receiver_root in plot_names or PLOT_METHODS & set(chain):
+        return "plot", None
+    receiver_module = dotted(_chain_root(func.value), modules)
+    if receiver_module is not None and receiver_module.split(".")[0] in PLOT_MODULES:
+        return "plot", None
+    if method in WRITE_METHODS:
+        return "write", None
+    inplace = any(
+        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    )
+    if method in MUTATING_METHODS or inplace:
+        root = root_name(func.value)
+        if root is not None and root not in modules:
+            return "effect", root
+        return ("effect", None) if receiver_module else ("none", None)
+    return "none", None
+
+
+def module_call_effect(name: str) -> str:
+    parts = name.lstrip(".").split(".")
+    if name in DISPLAY_FUNCTIONS or parts[0] in DISPLAY_MODULES:
+        return "display"
+    if parts[0] in PLOT_MODULES:
+        return "plot"
+    if parts[0] in PURE_MODULES:
+        if "random" in parts or parts[-1].startswith(_IMPURE_PREFIXES):
+            return "effect"
+        return "none"
+    return "effect"
+
+
+def dotted(expr: ast.expr, modules: Mapping[str, str]) -> str | None:
+    """The dotted name an expression refers to through the imports, e.g. ``pandas.read_csv``."""
+    if isinstance(expr, ast.Name):
+        return modules.get(expr.id)
+    if isinstance(expr, ast.Attribute):
+        base = dotted(expr.value, modules)
+        return None if base is None else f"{base}.{expr.attr}"
+    return None
+
+
+def root_name(expr: ast.expr, *, through_calls: bool = False) -> str | None:
+    """The variable at the root of ``a.b[c].d``, or ``None`` when the root is not a name."""
+    while True:
+        if isinstance(expr, ast.Name):
+            return expr.id
+        if isinstance(expr, ast.Attribute | ast.Subscript | ast.Starred):
+            expr = expr.value
+        elif through_calls and isinstance(expr, ast.Call):
+            expr = expr.func
+        else:
+            return None
+
+
+def _attributes(expr: ast.expr) -> list[str]:
+    """Attribute names along a chain ``a.b(...).c[...].d``."""
+    found = []
+    while isinstance(expr, ast.Attribute | ast.Subscript | ast.Call):
+        if isinstance(expr, ast.Attribute):
+            found.append(expr.attr)
+            expr = expr.value
+        elif isinstance(expr, ast.Subscript):
+            expr = expr.value
+        else:
+            expr = expr.func
+    return found
+
+
+def _chain_root(expr: ast.expr) -> ast.expr:
+    while isinstance(expr, ast.Attribute | ast.Subscript | ast.Call):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr
+
+
+def imported_names(statement: ast.Import | ast.ImportFrom) -> dict[str, str]:
+    """The names an import binds, to what they refer to (``np`` -> ``numpy``)."""
+    names = {}
+    for alias in statement.names:
+        if isinstance(statement, ast.Import):
+            if alias.asname:
+                names[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                names[top] = top
+        else:
+            module = "." * statement.level + (statement.module or "")
+            names[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return names

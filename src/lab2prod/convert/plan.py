@@ -1,0 +1,372 @@
+"""The plan of a conversion: nodes with inputs and outputs, dataset names, catalog entries.
+
+``plan_conversion`` is the whole analysis of a notebook, as data: ``codegen`` renders it as text
+and ``verify`` uses its ``checks`` to compare the pipeline with the notebook. Tests inspect the
+plan; golden files pin the text.
+
+Dataset names are chosen in ``naming.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab2prod.convert.cells import Unit, error, split_notebook
+from lab2prod.convert.flow import Obj, UnitFlow, trace_flow
+from lab2prod.convert.naming import Naming
+from lab2prod.convert.steps import Drop, UnitCode, select_code
+from lab2prod.notebook import Notebook
+
+
+@dataclass(frozen=True)
+class NodeInput:
+    """An argument of a node function, the dataset it is given, and its type hint."""
+
+    argument: str
+    dataset: str
+    hint: str | None
+
+
+@dataclass(frozen=True)
+class NodeOutput:
+    """A value a node function returns, the dataset it becomes, and its type hint."""
+
+    variable: str
+    dataset: str
+    hint: str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """What ``--verify`` compares: a dataset and the notebook variable it must equal.
+
+    Attributes:
+        dataset: The dataset.
+        node: The node that produces it, or ``None`` for a catalog read.
+        variable: The notebook variable holding the value at the end of the section.
+        after_cell: The notebook cell (``Cell.index``) after which the variable holds it.
+        predict_on: For an estimator: the variable it was fitted on, to compare predictions.
+    """
+
+    dataset: str
+    node: str | None
+    variable: str
+    after_cell: int
+    predict_on: str | None
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node: a pure function made from a section's code.
+
+    Attributes:
+        name: The function's and the node's name.
+        heading: The section's heading, if it has one.
+        markdown: The section's markdown (the docstring's text).
+        inputs: Arguments, in order of first use.
+        outputs: Returned values, in order.
+        copies: Arguments the code changes in place, copied first so inputs stay untouched.
+        aliases: ``(name, argument)``: a second notebook name for the same input object.
+        body: The section's kept code, not indented.
+        drops: What was left out of the section, for the docstring.
+        cells: The code cell numbers the node comes from.
+    """
+
+    name: str
+    heading: str | None
+    markdown: str
+    inputs: tuple[NodeInput, ...]
+    outputs: tuple[NodeOutput, ...]
+    copies: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+    body: str
+    drops: tuple[Drop, ...]
+    cells: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ConversionPlan:
+    """Everything the generated files say, as data.
+
+    Attributes:
+        pipeline: The pipeline's name.
+        package: The project's package.
+        notebook: The notebook's path relative to the project root, POSIX style.
+        title: The notebook's H1 title.
+        imports: Import statements of the notebook, deduplicated, in order.
+        helpers: Source of the notebook's functions and classes, in order.
+        nodes: The nodes in notebook order.
+        catalog: New catalog entries, by dataset name: reads, then results.
+        parameters: The ``parameters`` cell's defaults.
+        inputs: Datasets the pipeline reads (catalog and parameters).
+        results: Datasets of the final node that nothing reads: saved by the catalog.
+        checks: What ``--verify`` compares.
+        left_out: Sections that became no node, and why.
+        module_drops: What was left out of code outside any node (setup code).
+    """
+
+    pipeline: str
+    package: str
+    notebook: str
+    title: str | None
+    imports: tuple[str, ...]
+    helpers: tuple[str, ...]
+    nodes: tuple[NodePlan, ...]
+    catalog: dict[str, dict[str, Any]]
+    parameters: dict[str, Any]
+    inputs: tuple[str, ...]
+    results: tuple[str, ...]
+    checks: tuple[Check, ...]
+    left_out: tuple[str, ...]
+    module_drops: tuple[Drop, ...]
+
+
+def plan_conversion(
+    notebook: Notebook,
+    *,
+    pipeline: str,
+    package: str,
+    project_path: Path,
+    existing_catalog: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ConversionPlan:
+    """Plan the pipeline a notebook converts into.
+
+    Args:
+        notebook: The notebook, as read by ``read_notebook``.
+        pipeline: The pipeline's name (a Python identifier).
+        package: The project's package name.
+        project_path: The project root: literal paths in the notebook are relative to the
+            notebook's folder and become relative to this.
+        existing_catalog: The project's catalog entries outside this pipeline's own file.
+
+    Returns:
+        The plan.
+
+    Raises:
+        ConversionError: The notebook holds something that cannot be converted safely.
+    """
+    existing = dict(existing_catalog or {})
+    split = split_notebook(notebook)
+    module, codes = select_code(notebook, split)
+    for code in codes:
+        if code.has_code and (code.unit.name in module.helpers or code.unit.name in module.modules):
+            raise error(
+                notebook,
+                code.unit.cells[0].cell,
+                None,
+                "node name",
+                f"this section's node would be named `{code.unit.name}`, which the notebook "
+                "already uses for a function or an import. Rename the heading, or tag the "
+                "section's first code cell `node:<another name>`.",
+            )
+    flows = trace_flow(notebook, module, codes, split.skipped)
+    with_node = [i for i, code in enumerate(codes) if code.has_code]
+    if not with_node:
+        raise error(
+            notebook,
+            None,
+            None,
+            "nothing to convert",
+            "every section only displays (plots, printed tables, bare expressions): there is "
+            "nothing for a pipeline to compute.",
+        )
+    final = with_node[-1]
+    results = _results(flows[final], final)
+    naming = Naming(pipeline, existing, _relative(notebook, project_path))
+    versions = _needed(flows, with_node, results)
+    for obj, version in versions:
+        naming.name(obj, version, codes)
+    nodes, checks, idle = [], [], []
+    for index in with_node:
+        node, node_checks = _node(codes[index], flows[index], naming, versions, module.modules)
+        pure = all(s.facts.effect == "none" for s in codes[index].steps if s.facts is not None)
+        if not node.outputs and (pure or not node.inputs):
+            # Only names existing values (`left = orders`), or touches no data at all (a seed,
+            # display options): a node needs inputs or outputs, and this one has no use.
+            idle.append(_section(codes[index]))
+            continue
+        nodes.append(node)
+        checks.extend(node_checks)
+    checks.extend(_read_checks(codes, flows, naming))
+    result_names = tuple(naming.dataset(obj, version) for obj, version in results)
+    for (obj, _), name in zip(results, result_names, strict=True):
+        naming.add_result(name, obj.type)
+    produced = {o.dataset for n in nodes for o in n.outputs}
+    inputs = sorted({i.dataset for n in nodes for i in n.inputs} - produced)
+    setup = codes[0] if codes[0].unit.setup and not codes[0].has_code else None
+    return ConversionPlan(
+        pipeline=pipeline,
+        package=package,
+        notebook=_relative(notebook, project_path)[0],
+        title=notebook.title,
+        imports=tuple(module.imports),
+        helpers=tuple(helper.text for helper in module.helpers.values()),
+        nodes=tuple(nodes),
+        catalog=naming.catalog,
+        parameters=module.parameters,
+        inputs=tuple(inputs),
+        results=result_names,
+        checks=tuple(sorted(checks, key=lambda c: (c.after_cell, c.dataset))),
+        left_out=tuple(text for _, text in sorted(_left_out(codes) + idle)),
+        module_drops=tuple(setup.drops) if setup is not None else (),
+    )
+
+
+def _results(flow: UnitFlow, final: int) -> list[tuple[Obj, int]]:
+    """What the final unit assigns at top level or changes: the pipeline's results."""
+    found: list[tuple[Obj, int]] = []
+    names = list(flow.results) + [
+        name for name, obj in flow.env_end.items() if obj in flow.changed and name in flow.inputs
+    ]
+    for name in names:
+        obj = flow.env_end.get(name)
+        if obj is None or obj.producers[-1] != final:
+            continue
+        entry = (obj, len(obj.producers) - 1)
+        if entry not in found:
+            found.append(entry)
+    return found
+
+
+def _needed(
+    flows: list[UnitFlow], with_node: list[int], results: list[tuple[Obj, int]]
+) -> list[tuple[Obj, int]]:
+    """Every version some node reads, then the results, in order of production."""
+    found: list[tuple[Obj, int]] = []
+    for index in with_node:
+        for obj, version in flows[index].inputs.values():
+            if (obj, version) not in found:
+                found.append((obj, version))
+    found.extend(entry for entry in results if entry not in found)
+    return sorted(found, key=lambda e: (e[0].producers[e[1]], e[0].serial, e[1]))
+
+
+def _node(
+    code: UnitCode,
+    flow: UnitFlow,
+    naming: Naming,
+    needed: list[tuple[Obj, int]],
+    modules: Mapping[str, str],
+) -> tuple[NodePlan, list[Check]]:
+    inputs: list[NodeInput] = []
+    aliases: list[tuple[str, str]] = []
+    by_dataset: dict[str, str] = {}
+    for argument, (obj, version) in flow.inputs.items():
+        dataset = naming.dataset(obj, version)
+        if dataset in by_dataset:
+            aliases.append((argument, by_dataset[dataset]))
+            continue
+        by_dataset[dataset] = argument
+        inputs.append(NodeInput(argument, dataset, type_hint(obj.type, modules)))
+    copies = tuple(
+        i.argument for i in inputs if any(obj in flow.changed for obj in _objects(flow, i))
+    )
+    outputs, checks = [], []
+    last_cell = code.unit.cells[-1].cell.index
+    for obj in [*flow.created, *flow.changed]:
+        version = len(obj.producers) - 1 if obj in flow.changed else 0
+        if (obj, version) not in needed:
+            continue
+        variable = _variable(flow, obj)
+        dataset = naming.dataset(obj, version)
+        outputs.append(NodeOutput(variable, dataset, type_hint(obj.type, modules)))
+        checks.append(Check(dataset, code.unit.name, variable, last_cell, obj.fitted_on))
+    node = NodePlan(
+        name=code.unit.name,
+        heading=code.unit.heading,
+        markdown=code.unit.markdown,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        copies=copies,
+        aliases=tuple(aliases),
+        body=code.body,
+        drops=tuple(code.drops),
+        cells=tuple(c.cell.code_number or 0 for c in code.unit.cells),
+    )
+    return node, checks
+
+
+def type_hint(value_type: str | None, modules: Mapping[str, str]) -> str | None:
+    """A type as the generated module can write it with the notebook's imports, or ``None``.
+
+    ``pandas.DataFrame`` is ``pd.DataFrame`` after ``import pandas as pd``, ``DataFrame`` after
+    ``from pandas import DataFrame``; builtin types (``float``, ``list[str]``) are themselves.
+    """
+    if value_type is None:
+        return None
+    if "." not in value_type.split("[")[0]:
+        return value_type
+    for name, target in sorted(modules.items()):
+        if target == value_type:
+            return name
+    module, _, attribute = value_type.rpartition(".")
+    for name, target in sorted(modules.items()):
+        if target == module:
+            return f"{name}.{attribute}"
+    return None
+
+
+def _objects(flow: UnitFlow, node_input: NodeInput) -> list[Obj]:
+    return [obj for name, (obj, _) in flow.inputs.items() if name == node_input.argument]
+
+
+def _variable(flow: UnitFlow, obj: Obj) -> str:
+    """The local name that holds ``obj`` when the unit ends (its own name first)."""
+    names = [
+        n for n, o in flow.env_end.items() if o is obj and (n in flow.bound or n in flow.inputs)
+    ]
+    if obj.base in names:
+        return obj.base
+    if not names:  # pragma: no cover - an object is reached through a name, which holds it
+        raise AssertionError(f"no name holds the value of {obj.base!r} at the end of its section")
+    return sorted(names)[0]
+
+
+def _read_checks(codes: list[UnitCode], flows: list[UnitFlow], naming: Naming) -> list[Check]:
+    """Reads assigned to a name are compared with the notebook's value after their section."""
+    checks = []
+    for code, flow in zip(codes, flows, strict=True):
+        for step in code.steps:
+            read = step.catalog
+            if read is None:
+                continue
+            obj = flow.env_end.get(read.name)
+            if obj is None or obj.read is not read or obj in flow.changed:
+                continue
+            if (obj.serial, 0) in naming.names:
+                dataset = naming.dataset(obj, 0)
+                last_cell = code.unit.cells[-1].cell.index
+                checks.append(Check(dataset, None, read.name, last_cell, None))
+    return checks
+
+
+def _left_out(codes: list[UnitCode]) -> list[tuple[int, str]]:
+    """Sections with code that became no node (they only display)."""
+    found = []
+    for code in codes:
+        unit: Unit = code.unit
+        if code.has_code or not unit.cells or unit.setup:
+            continue
+        if any(step.catalog is not None for step in code.steps):
+            continue  # its reads became catalog entries
+        found.append(_section(code))
+    return found
+
+
+def _section(code: UnitCode) -> tuple[int, str]:
+    """A section's first code cell, and how the docstring names it."""
+    numbers = [c.cell.code_number or 0 for c in code.unit.cells]
+    cells = (
+        f"code cells {numbers[0]}-{numbers[-1]}" if len(numbers) > 1 else f"code cell {numbers[0]}"
+    )
+    return numbers[0], f"'{code.unit.heading or code.unit.name}' ({cells})"
+
+
+def _relative(notebook: Notebook, project_path: Path) -> tuple[str, str]:
+    """The notebook's path and folder relative to the project root, POSIX style."""
+    path = Path(os.path.relpath(notebook.path.resolve(), project_path.resolve()))
+    return path.as_posix(), path.parent.as_posix()

@@ -1,0 +1,393 @@
+"""From parsed cells to the code each node keeps: statements analysed, reads lifted, display cut.
+
+``select_code`` walks every kept cell once: imports and notebook functions go to module level
+(``ModuleCode``), a literal-path read becomes a catalog read, and each other statement is
+analysed (``analysis.analyze``). Then, from the last section back, statements that only display
+(bare expressions, ``print``, plots, file writes) or compute what nothing reads are left out,
+each with a ``Drop`` that the node's docstring lists. The text of what stays is edited in place
+(``source.CellText``), so comments survive.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab2prod.convert import analysis, datasets
+from lab2prod.convert.analysis import Facts, Scope
+from lab2prod.convert.cells import ParsedCell, SplitNotebook, Unit, error, slug
+from lab2prod.convert.module import (
+    ModuleCode,
+    changed_parameters,
+    module_code,
+    rewrite_helper_uses,
+)
+from lab2prod.convert.source import CellText, tidy
+from lab2prod.notebook import Notebook
+
+DROPPABLE = frozenset({"none", "display", "plot", "write"})
+_REASONS = {
+    "none": "display only",
+    "display": "output",
+    "plot": "plot",
+    "write": "file write (a pipeline saves through its catalog)",
+    "magic": "IPython magic",
+    "shell": "shell escape",
+    "help": "IPython help",
+}
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A statement left out of the generated code, for the docstring's list."""
+
+    cell: int
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass
+class CatalogRead:
+    """``name = <literal read>`` or a read in an expression, replaced by ``name``.
+
+    Attributes:
+        name: The variable (or, for a read inside an expression, a name made from the file).
+        read: The read, or ``None`` for ``catalog.load("dataset")``.
+        dataset: For ``catalog.load``: the project's dataset name.
+    """
+
+    name: str
+    read: datasets.LiteralRead | None
+    dataset: str | None = None
+
+
+@dataclass
+class Step:
+    """A kept statement (``facts``) or a catalog read assigned to a name (``catalog``)."""
+
+    cell: ParsedCell
+    facts: Facts | None = None
+    catalog: CatalogRead | None = None
+    assigned: tuple[str, ast.expr] | None = None
+    top_binds: tuple[str, ...] = ()
+
+
+@dataclass
+class UnitCode:
+    """The kept code of one unit.
+
+    Attributes:
+        unit: The unit.
+        steps: Kept statements and catalog reads, in order.
+        drops: What was left out.
+        body: The kept code's text, not indented.
+        embedded_reads: Reads inside expressions, replaced by a name.
+        replacements: ``id`` of a read call inside an expression to the name replacing it.
+        nested_drops: ``id`` of a kept compound statement to the statements dropped inside.
+    """
+
+    unit: Unit
+    steps: list[Step] = field(default_factory=list)
+    drops: list[Drop] = field(default_factory=list)
+    body: str = ""
+    embedded_reads: list[CatalogRead] = field(default_factory=list)
+    replacements: dict[int, str] = field(default_factory=dict)
+    nested_drops: dict[int, list[Facts]] = field(default_factory=dict)
+
+    @property
+    def has_code(self) -> bool:
+        return any(step.facts is not None for step in self.steps)
+
+
+def select_code(notebook: Notebook, split: SplitNotebook) -> tuple[ModuleCode, list[UnitCode]]:
+    """Analyse every kept cell; lift imports, functions and reads; leave out display code.
+
+    Raises:
+        ConversionError: A construct that cannot be converted (star import, ``global``,
+            ``exec``, ...), a parameter default that is not a literal, a read whose arguments
+            cannot go into the catalog, or a function defined twice.
+    """
+    module = module_code(notebook, split)
+    bound_anywhere = _bound_names(split)
+    scope = Scope(
+        modules=module.modules,
+        helpers={name: helper.needs for name, helper in module.helpers.items()},
+        kernel_catalog="catalog" not in bound_anywhere,
+        changes_arguments={
+            name: changed_parameters(helper.node)
+            for name, helper in module.helpers.items()
+            if not isinstance(helper.node, ast.ClassDef)
+        },
+    )
+    taken = set(bound_anywhere) | set(module.modules) | set(module.helpers)
+    codes = [UnitCode(unit) for unit in split.units]
+    statements: list[list[tuple[ParsedCell, Facts | None, CatalogRead | None]]] = []
+    for code in codes:
+        found = []
+        for cell in code.unit.cells:
+            assert cell.tree is not None
+            for line in cell.ipython:
+                code.drops.append(Drop(cell.cell.code_number or 0, line.line, line.text, line.kind))
+            for statement in cell.tree.body:
+                if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef):
+                    continue
+                if isinstance(statement, ast.AsyncFunctionDef | ast.ClassDef):
+                    continue
+                facts = analysis.analyze(statement, scope)
+                _refuse_unsupported(notebook, cell, facts)
+                read = _catalog_read(notebook, cell, statement, facts, scope, taken, code)
+                found.append((cell, None if read else facts, read))
+        statements.append(found)
+    _prune(codes, statements)
+    for code in codes:
+        code.body = _render(code, scope)
+    return module, codes
+
+
+def _bound_names(split: SplitNotebook) -> dict[str, ParsedCell]:
+    """Every name a kept cell binds at some level, with the first cell that binds it."""
+    found: dict[str, ParsedCell] = {}
+    for unit in split.units:
+        for cell in unit.cells:
+            assert cell.tree is not None
+            for node in ast.walk(cell.tree):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    found.setdefault(node.id, cell)
+    return found
+
+
+def _refuse_unsupported(notebook: Notebook, cell: ParsedCell, facts: Facts) -> None:
+    for found in facts.unsupported:
+        fixes = {
+            "global": "Return the value from the function and assign it where it is called.",
+            "nonlocal": "Return the value from the inner function instead.",
+            "star import": "Import the names you use.",
+        }
+        fix = fixes.get(
+            found.construct,
+            "Write the code out, so that what it reads and writes can be seen statically.",
+        )
+        raise error(
+            notebook,
+            cell.cell,
+            found.line,
+            found.construct,
+            f"`{found.construct}` cannot be converted safely: a node's inputs and outputs are "
+            f"found by reading the code, and `{found.construct}` hides them. {fix}",
+        )
+
+
+def _catalog_read(
+    notebook: Notebook,
+    cell: ParsedCell,
+    statement: ast.stmt,
+    facts: Facts,
+    scope: Scope,
+    taken: set[str],
+    code: UnitCode,
+) -> CatalogRead | None:
+    """A ``name = read(...)`` statement's read; reads inside expressions become names."""
+    found: list[tuple[ast.Call, CatalogRead]] = []
+    for call in facts.calls:
+        kernel = _kernel_load(call, scope)
+        try:
+            read = None if kernel else datasets.literal_read(call, scope.modules)
+        except datasets.ReadArgumentError as exc:
+            raise error(
+                notebook,
+                cell.cell,
+                call.lineno,
+                "data read",
+                f"the read `{ast.unparse(call)}` cannot become a catalog entry: {exc}.",
+            ) from exc
+        if kernel is not None or read is not None:
+            found.append((call, CatalogRead("", read, kernel)))
+    if not found:
+        return None
+    simple = isinstance(statement, ast.Assign) and len(statement.targets) == 1
+    if simple and isinstance(statement.targets[0], ast.Name) and statement.value is found[0][0]:
+        result = found[0][1]
+        result.name = statement.targets[0].id
+        return result
+    if not isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Expr):
+        return None  # a read inside a loop or a branch stays in the code
+    for call, read in found:
+        stem = read.dataset or _file_stem(read)
+        name = slug(stem) or "data"
+        while name in taken:
+            name = f"{name}_data"
+        taken.add(name)
+        read.name = name
+        code.embedded_reads.append(read)
+        code.replacements[id(call)] = name
+    return None
+
+
+def _kernel_load(call: ast.Call, scope: Scope) -> str | None:
+    """``catalog.load("name")`` with the catalog of ``kedro.ipython``: the dataset's name."""
+    func = call.func
+    if (
+        scope.kernel_catalog
+        and isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "catalog"
+        and func.attr == "load"
+        and len(call.args) == 1
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    ):
+        return call.args[0].value
+    return None
+
+
+def _file_stem(read: CatalogRead) -> str:
+    assert read.read is not None
+    name = read.read.path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.split(".")[0]
+
+
+def _prune(codes: list[UnitCode], statements: list[list[Any]]) -> None:
+    """Decide, from the last unit back, which statements each unit keeps (``Step``).
+
+    A statement is kept when it has an effect, or binds a name that a kept statement after it
+    reads (backward liveness). The last unit that computes anything is the final one: what it
+    assigns at top level, and what it changes, are the pipeline's results, so they are live.
+    """
+    final = max(
+        (i for i, found in enumerate(statements) if any(_counts(f) for _, f, _ in found)),
+        default=None,
+    )
+    live: set[str] = set()
+    if final is not None:
+        for _, facts, _ in statements[final]:
+            if facts is not None and facts.effect != "plot":
+                live |= set(_assigned_names(facts)) | facts.mutates
+    for index in reversed(range(len(codes))):
+        steps: list[Step] = []
+        for cell, facts, read in reversed(statements[index]):
+            if read is not None:
+                live.discard(read.name)
+                steps.append(Step(cell, catalog=read))
+                continue
+            assert facts is not None
+            if _droppable(facts, live):
+                _record_drop(codes[index], cell, facts)
+                continue
+            _keep_children(codes[index], cell, facts, live)
+            steps.append(_step(cell, facts))
+            live = (live - _definite_binds(facts)) | set(facts.reads) | facts.mutates
+        codes[index].steps = list(reversed(steps))
+
+
+def _counts(facts: Facts | None) -> bool:
+    """Whether a statement makes its unit a candidate for the final one."""
+    if facts is None:
+        return False
+    return not _droppable(facts, set()) or (facts.kind == "assign" and facts.effect != "plot")
+
+
+def _droppable(facts: Facts, live: set[str]) -> bool:
+    if facts.binds & live:
+        return False
+    if facts.children:
+        inner = live | set(facts.reads)
+        return facts.header_pure and all(
+            _droppable(child, inner) for body in facts.children for child in body
+        )
+    if facts.effect not in DROPPABLE:
+        return False
+    return not (facts.effect == "plot" and facts.mutates & live)
+
+
+def _keep_children(code: UnitCode, cell: ParsedCell, facts: Facts, live: set[str]) -> None:
+    """Record the droppable statements inside a kept compound statement."""
+    inner = live | set(facts.reads)
+    for body in facts.children:
+        for child in body:
+            if _droppable(child, inner):
+                code.nested_drops.setdefault(id(facts.node), []).append(child)
+                _record_drop(code, cell, child)
+            else:
+                _keep_children(code, cell, child, inner)
+
+
+def _assigned_names(facts: Facts) -> list[str]:
+    """Names a top-level assignment binds, not ``_private`` ones."""
+    if facts.kind != "assign":
+        return []
+    return [
+        e.name for e in facts.events if e.kind in ("bind", "alias") and not e.name.startswith("_")
+    ]
+
+
+def _definite_binds(facts: Facts) -> set[str]:
+    return set() if facts.children else facts.binds
+
+
+def _step(cell: ParsedCell, facts: Facts) -> Step:
+    node = facts.node
+    assigned = None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        if isinstance(node.targets[0], ast.Name):
+            assigned = (node.targets[0].id, node.value)
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        assigned = (node.target.id, node.value)
+    top = tuple(_assigned_names(facts)) if facts.effect != "plot" else ()
+    return Step(cell, facts=facts, assigned=assigned, top_binds=top)
+
+
+def _record_drop(code: UnitCode, cell: ParsedCell, facts: Facts) -> None:
+    node = facts.node
+    text = ast.get_source_segment(cell.python, node) or ast.unparse(node)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    reason = facts.effect if facts.effect in DROPPABLE else "none"
+    if facts.kind == "assign" and reason == "none":
+        reason = "unused"
+    code.drops.append(Drop(cell.cell.code_number or 0, node.lineno, first, reason))
+
+
+def _render(code: UnitCode, scope: Scope) -> str:
+    """The unit's kept code: each cell's text with lifted and dropped statements removed."""
+    kept = {id(step.facts.node) for step in code.steps if step.facts is not None}
+    parts = []
+    for cell in code.unit.cells:
+        assert cell.tree is not None
+        text = CellText(cell.python)
+        body = cell.tree.body
+        for position, statement in enumerate(body):
+            shares = _shares_lines(body, position)
+            if id(statement) not in kept:
+                text.remove(statement, whole_lines=not shares, comments_above=not shares)
+                continue
+            facts = next(s.facts for s in code.steps if s.facts and s.facts.node is statement)
+            _remove_nested(code, text, facts)
+            for call in facts.calls:
+                if id(call) in code.replacements:
+                    text.replace(call, code.replacements[id(call)])
+            rewrite_helper_uses(text, facts.helper_uses, scope.helpers)
+        parts.append(tidy(text.render()))
+    return "\n".join(part for part in parts if part.strip())
+
+
+def _remove_nested(code: UnitCode, text: CellText, facts: Facts) -> None:
+    dropped = code.nested_drops.get(id(facts.node), [])
+    for body in facts.children:
+        gone = [child for child in body if child in dropped]
+        for position, child in enumerate(body):
+            if child in gone:
+                if len(gone) == len(body) and position == 0:
+                    text.replace_lines(child.node, "pass")
+                else:
+                    shares = _shares_lines([c.node for c in body], position)
+                    text.remove(child.node, whole_lines=not shares, comments_above=False)
+            else:
+                _remove_nested(code, text, child)
+
+
+def _shares_lines(body: list[ast.stmt], position: int) -> bool:
+    statement = body[position]
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    neighbours = body[max(0, position - 1) : position] + body[position + 1 : position + 2]
+    return any(n.lineno <= last and first <= (n.end_lineno or n.lineno) for n in neighbours)

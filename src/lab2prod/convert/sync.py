@@ -1,0 +1,190 @@
+"""Keeping converted pipelines in sync with their notebooks.
+
+``conf/base/notebooks.yml`` records, for each converted pipeline, its notebook, a hash of the
+notebook's code (cell types, sources and tags: not outputs) and a hash of each generated file.
+``write_conversion`` writes a conversion's files: a file the record says is unedited is
+replaced; a generated file edited since needs ``force``; a hand-written file (no generated
+header) is never replaced. ``check_conversions`` regenerates every recorded pipeline in memory
+and names each file that is stale (its notebook changed) or edited by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab2prod.convert.codegen import GENERATED_MARK
+from lab2prod.convert.project import Generated, Project, generate
+from lab2prod.errors import ConversionError, Lab2ProdError, NotebookError
+from lab2prod.io import write_text_atomic
+from lab2prod.notebook import read_notebook
+
+RECORD = "conf/base/notebooks.yml"
+"""Where conversions are recorded, relative to the project root."""
+
+_RECORD_HEADER = (
+    f"# {GENERATED_MARK}: each pipeline converted from a notebook, with hashes of the\n"
+    "# notebook's code and of the files generated. `kedro notebook check` compares them.\n"
+)
+
+_HAND_WRITTEN = (
+    "is hand-written: lab2prod never replaces it. Move it away, or convert into another "
+    "--pipeline name."
+)
+_EDITED = (
+    "was edited by hand since it was generated. Pass --force to replace it (the edits are "
+    "lost), or move the edits into the notebook."
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A way a converted pipeline is out of sync with its notebook.
+
+    Attributes:
+        pipeline: The pipeline.
+        path: The file concerned, relative to the project root.
+        kind: ``"stale"``, ``"edited"``, ``"missing"`` or ``"unconvertible"``.
+        detail: One sentence for a person.
+    """
+
+    pipeline: str
+    path: str
+    kind: str
+    detail: str
+
+    def render(self) -> str:
+        """The problem as one line."""
+        return f"{self.kind:>13}  {self.path}: {self.detail}"
+
+
+def notebook_hash(path: Path) -> str:
+    """A hash of what conversion reads from a notebook: each cell's type, source and tags."""
+    notebook = read_notebook(path)
+    code = [[cell.cell_type, cell.source, list(cell.tags)] for cell in notebook.cells]
+    return _hash(json.dumps(code, sort_keys=True))
+
+
+def read_record(project: Project) -> dict[str, Any]:
+    """The recorded conversions, by pipeline (empty when there is no record)."""
+    path = project.path / RECORD
+    if not path.is_file():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def write_conversion(project: Project, generated: Generated, *, force: bool = False) -> list[str]:
+    """Write a conversion's files and record it; nothing is written if any file is refused.
+
+    Args:
+        project: The project.
+        generated: The conversion, from ``generate``.
+        force: Replace generated files that were edited by hand.
+
+    Returns:
+        The paths written (files whose text changed), relative to the project root.
+
+    Raises:
+        ConversionError: A target file is hand-written (never replaced), or is a generated
+            file edited since the last conversion and ``force`` is not given.
+    """
+    plan = generated.plan
+    record = read_record(project)
+    recorded = record.get(plan.pipeline, {}).get("files", {})
+    changed = []
+    for relative, text in generated.files.items():
+        path = project.path / relative
+        if not path.exists():
+            changed.append(relative)
+            continue
+        current = path.read_text(encoding="utf-8")
+        if current == text:
+            continue
+        if GENERATED_MARK not in current.split("\n", 1)[0]:
+            raise _refused(plan.notebook, relative, _HAND_WRITTEN)
+        if recorded.get(relative) != _hash(current) and not force:
+            raise _refused(plan.notebook, relative, _EDITED)
+        changed.append(relative)
+    for relative in changed:
+        write_text_atomic(project.path / relative, generated.files[relative])
+    record[plan.pipeline] = {
+        "notebook": plan.notebook,
+        "notebook_hash": notebook_hash(project.path / plan.notebook),
+        "files": {relative: _hash(text) for relative, text in generated.files.items()},
+    }
+    write_text_atomic(
+        project.path / RECORD, _RECORD_HEADER + yaml.safe_dump(record, sort_keys=True)
+    )
+    return changed
+
+
+def check_conversions(project: Project) -> list[Problem]:
+    """Regenerate every recorded pipeline in memory and compare with the files on disk.
+
+    Returns:
+        Every stale, edited or missing file (empty when all are in sync).
+    """
+    problems = []
+    for pipeline, entry in sorted(read_record(project).items()):
+        notebook = entry.get("notebook", "")
+        if not (project.path / notebook).is_file():
+            problems.append(Problem(pipeline, notebook, "missing", "the notebook is gone"))
+            continue
+        try:
+            generated = generate(project, notebook, pipeline)
+        except (ConversionError, NotebookError) as exc:
+            problems.append(Problem(pipeline, notebook, "unconvertible", str(exc)))
+            continue
+        recorded = entry.get("files", {})
+        for relative in sorted(set(generated.files) | set(recorded)):
+            problem = _compare(project, pipeline, relative, generated.files.get(relative), recorded)
+            if problem is not None:
+                problems.append(problem)
+        if entry.get("notebook_hash") != notebook_hash(project.path / notebook):
+            problems.append(
+                Problem(
+                    pipeline,
+                    RECORD,
+                    "stale",
+                    f"{notebook} changed since it was converted; run `kedro notebook convert "
+                    f"{notebook} --pipeline {pipeline}`",
+                )
+            )
+    return problems
+
+
+def _compare(
+    project: Project, pipeline: str, relative: str, text: str | None, recorded: dict[str, str]
+) -> Problem | None:
+    path = project.path / relative
+    if text is None:
+        if path.exists():
+            return Problem(pipeline, relative, "stale", "no longer generated; delete it")
+        return None
+    if not path.exists():
+        return Problem(pipeline, relative, "missing", "generated, but not on disk")
+    current = path.read_text(encoding="utf-8")
+    if current == text:
+        return None
+    if recorded.get(relative) == _hash(current):
+        return Problem(pipeline, relative, "stale", "the notebook changed; convert it again")
+    return Problem(pipeline, relative, "edited", "edited by hand since it was generated")
+
+
+def _refused(notebook: str, relative: str, why: str) -> Lab2ProdError:
+    return ConversionError(
+        f"{relative} {why}",
+        notebook=notebook,
+        cell=None,
+        line=None,
+        construct="target file",
+    )
+
+
+def _hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

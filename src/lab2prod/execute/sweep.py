@@ -1,0 +1,359 @@
+"""Sweeps: one notebook run over a grid of parameter values, N runs at a time.
+
+``kedro notebook run train.ipynb -p epochs=5 --grid lr=1e-3,1e-2 --grid depth=3,6`` is four
+runs, the cartesian product of the grids (the first ``--grid`` varies slowest), each in a
+folder of the output directory named for its grid values::
+
+    <output dir>/lr=0.001,depth=3/train.ipynb   the executed notebook, train.html beside it
+    <output dir>/lr=0.001,depth=3/records/      what it recorded, one file per value
+    <output dir>/summary.csv, summary.json      one row per run (``summary.py``)
+
+Every name and value is checked against the notebook's ``parameters`` cell before any kernel
+starts. The runs go to a pool of threads: each kernel is its own process, and a thread only
+drives one through papermill, so N workers run N kernels at once (measured in
+``docs/benchmarks.md``). A run that fails becomes a row with its status; the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab2prod.errors import (
+    CellExecutionError,
+    CellTimeoutError,
+    KernelDiedError,
+    NotebookError,
+    NotebookParameterError,
+)
+from lab2prod.execute import summary, values
+from lab2prod.execute.grid import Run, expand_grid, parse_grid, parse_parameters
+from lab2prod.notebook import Notebook, check_declared, read_notebook
+
+logger = logging.getLogger(__name__)
+
+STATUSES = {
+    CellExecutionError: "failed-cell",
+    KernelDiedError: "kernel-died",
+    CellTimeoutError: "timeout",
+}
+"""A run's status by the error that stopped it; ``"ok"`` without one, ``"error"`` otherwise."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How one run of a sweep went.
+
+    Attributes:
+        run: The run.
+        status: ``ok``, ``failed-cell``, ``kernel-died``, ``timeout`` or ``error``.
+        records: The values the notebook recorded that are numbers, strings, bools or None.
+            Empty for a failed run (what it recorded before failing stays in ``records/``).
+        record_files: Every other record (a list, dict, DataFrame or figure) by name: the path
+            of its file, relative to the sweep's output directory.
+        duration: Wall time of the run in seconds, kernel start and HTML included.
+        notebook: The executed (or partially executed) notebook, or ``None`` if none was saved.
+        error: What went wrong, in one line; ``None`` for ``ok``.
+        exception: The error that stopped the run, ``None`` for ``ok``.
+    """
+
+    run: Run
+    status: str
+    records: dict[str, Any] = field(default_factory=dict)
+    record_files: dict[str, str] = field(default_factory=dict)
+    duration: float = 0.0
+    notebook: Path | None = None
+    error: str | None = None
+    exception: BaseException | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 for ``ok``; the error's ``exit_code`` for a ``NotebookError``; 1 otherwise."""
+        if self.exception is None:
+            return 0
+        return getattr(self.exception, "exit_code", 1)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every run of a sweep, in the planned order, and where their summary was written.
+
+    Attributes:
+        notebook: The notebook that was run.
+        output_dir: The folder holding a folder per run and the summary files.
+        results: One result per run, in the planned order.
+        summary_csv: ``<output_dir>/summary.csv``.
+        summary_json: ``<output_dir>/summary.json``.
+        duration: Wall time of the whole sweep, in seconds.
+    """
+
+    notebook: Path
+    output_dir: Path
+    results: list[RunResult]
+    summary_csv: Path
+    summary_json: Path
+    duration: float
+
+    @property
+    def failed(self) -> list[RunResult]:
+        """The runs whose status is not ``ok``."""
+        return [result for result in self.results if result.status != "ok"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run succeeded; the failures' exit code when they share one; else 1."""
+        codes = {result.exit_code for result in self.failed}
+        return codes.pop() if len(codes) == 1 else (1 if codes else 0)
+
+
+def plan_sweep(
+    notebook: Notebook, *, parameter_options: Sequence[str], grid_options: Sequence[str]
+) -> list[Run]:
+    """Parse ``-p`` and ``--grid`` options into runs and check them against the notebook.
+
+    Nothing starts: this is the check a command runs before any kernel.
+
+    Args:
+        notebook: The notebook, as read by ``read_notebook``.
+        parameter_options: The ``-p key=value`` options as typed.
+        grid_options: The ``--grid key=v1,v2`` options as typed.
+
+    Returns:
+        The runs (see ``expand_grid``).
+
+    Raises:
+        NotebookParameterError: An option cannot be read, or the notebook does not declare a
+            name (all unknown names in one message, with "did you mean"), or has no
+            ``parameters`` cell.
+    """
+    try:
+        parameters = parse_parameters(parameter_options)
+        grid = parse_grid(grid_options)
+        runs = expand_grid(parameters, grid)
+    except ValueError as exc:
+        raise NotebookParameterError(
+            f"{notebook.path}: {exc}",
+            notebook=str(notebook.path),
+            names=[],
+            declared=list(notebook.parameters),
+        ) from exc
+    check_declared(notebook, [*parameters, *grid], kind="parameter")
+    return runs
+
+
+def run_sweep(
+    path: str | Path,
+    runs: Sequence[Run],
+    *,
+    output_dir: str | Path,
+    workers: int = 1,
+    timeout_per_cell: float | None = None,
+    progress: bool = False,
+) -> SweepResult:
+    """Run the notebook once per run, ``workers`` at a time, and write the summary.
+
+    Every run's parameters are checked before the first kernel starts. A run that fails does
+    not stop the others: its row says how it failed.
+
+    Args:
+        path: The notebook.
+        runs: The runs, e.g. from ``plan_sweep`` or ``expand_grid``.
+        output_dir: Where each run gets its folder, and the summary its two files. It must be
+            empty or not exist yet.
+        workers: How many runs (kernels) at a time.
+        timeout_per_cell: Seconds any one cell may run; ``None`` for no limit.
+        progress: Show a progress bar (when stderr is a terminal) and a line per finished run
+            on stderr.
+
+    Returns:
+        The results, in the order of ``runs``, and the summary files' paths.
+
+    Raises:
+        NotebookReadError: The notebook cannot be read.
+        NotebookParameterError: A run passes a parameter the notebook cannot take.
+        FileExistsError: ``output_dir`` holds files already.
+        ValueError: ``workers`` is below 1, there are no runs, or two runs share a name.
+    """
+    from lab2prod.execute.runner import check_call
+
+    started = time.perf_counter()
+    path, output_dir = Path(path), Path(output_dir)
+    notebook = read_notebook(path)
+    for run in runs:
+        check_call(notebook, parameters=run.parameters, inputs={})
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, not {workers}")
+    names = [run.name for run in runs]
+    if not runs or len(set(names)) < len(names):
+        raise ValueError(f"a sweep needs runs with distinct names, got {names}")
+    if output_dir.exists() and any(output_dir.iterdir()):
+        raise FileExistsError(
+            f"{output_dir} is not empty; give the sweep a new or empty output directory."
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    by_name = _run_all(path, runs, output_dir, workers, timeout_per_cell, progress)
+    results = [by_name[run.name] for run in runs]
+    duration = time.perf_counter() - started
+    csv_path, json_path = summary.write_summary(
+        output_dir, notebook=path, results=results, workers=workers, duration=duration
+    )
+    return SweepResult(path, output_dir, results, csv_path, json_path, duration)
+
+
+def describe(error: BaseException) -> str:
+    """What stopped a run, in one line: the exception and the cell, without the traceback."""
+    if isinstance(error, CellExecutionError):
+        where = _cell(error.cell_index, "an injected cell")
+        if error.line_number is not None:
+            where += f", line {error.line_number}"
+        evalue = error.evalue.strip().splitlines()
+        return f"{error.ename}: {evalue[0] if evalue else ''} ({where})"
+    if isinstance(error, KernelDiedError):
+        return f"the kernel died ({_cell(error.cell_index, 'before running any cell')})"
+    if isinstance(error, CellTimeoutError):
+        where = _cell(error.cell_index, "an injected cell")
+        if not error.timeout:
+            return f"the output of {where} never arrived"
+        return f"{where} ran past the {error.timeout:g} s per-cell timeout"
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _run_all(
+    path: Path,
+    runs: Sequence[Run],
+    output_dir: Path,
+    workers: int,
+    timeout_per_cell: float | None,
+    progress: bool,
+) -> dict[str, RunResult]:
+    bar = _progress_bar(len(runs), path.stem) if progress else None
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(runs)), thread_name_prefix="sweep")
+    results: dict[str, RunResult] = {}
+    futures: list[Future[RunResult]] = []
+    try:
+        for run in runs:
+            futures.append(pool.submit(_run_one, path, run, output_dir, timeout_per_cell))
+        for done, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
+            results[result.run.name] = result
+            if bar is not None:
+                line = f"[{done}/{len(runs)}] {result.run.name}: {result.status} in "
+                bar.write(f"{line}{result.duration:.1f} s", file=sys.stderr)
+                bar.update()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches this process only (kernels run in sessions of their own): start no
+        # more runs, and kill the running kernels (also any still starting) until every run has
+        # ended, or their cells would hold the sweep until they finish.
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(future.done() for future in futures):
+            kernel = sys.modules.get("lab2prod.execute.kernel")
+            if kernel is not None:
+                kernel.kill_kernels()
+            wait(futures, timeout=0.5)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def _run_one(path: Path, run: Run, output_dir: Path, timeout_per_cell: float | None) -> RunResult:
+    """One run, in a worker thread; the thread's event loop is closed after it."""
+    try:
+        return _execute(path, run, output_dir, timeout_per_cell)
+    finally:
+        _close_event_loop()
+
+
+def _execute(path: Path, run: Run, output_dir: Path, timeout_per_cell: float | None) -> RunResult:
+    from lab2prod.execute.runner import execute_notebook
+
+    run_dir = output_dir / run.name
+    started = time.perf_counter()
+    try:
+        executed = execute_notebook(
+            path,
+            parameters=run.parameters,
+            run_dir=run_dir,
+            keep_records=True,
+            timeout_per_cell=timeout_per_cell,
+        )
+    except NotebookError as exc:
+        return _failed(run, exc, started, run_dir / f"{path.stem}.ipynb")
+    except Exception as exc:
+        # Not re-raised, on purpose: one run's unexpected failure (a kernel that does not start
+        # in time, a full disk) must not stop the other runs. Its traceback goes to the log.
+        logger.error("Run %s of %s failed", run.name, path, exc_info=exc)
+        return _failed(run, exc, started, run_dir / f"{path.stem}.ipynb")
+    files = {}
+    for file in (run_dir / "records").iterdir():
+        named = values.split_name(file)
+        if named is not None:
+            files[named[0]] = file.relative_to(output_dir).as_posix()
+    scalars = {k: v for k, v in executed.records.items() if summary.is_scalar(v)}
+    return RunResult(
+        run,
+        "ok",
+        records=scalars,
+        record_files={name: files[name] for name in executed.records if name not in scalars},
+        duration=time.perf_counter() - started,
+        notebook=executed.notebook_path,
+    )
+
+
+def _failed(run: Run, error: BaseException, started: float, notebook: Path) -> RunResult:
+    return RunResult(
+        run,
+        next((s for cls, s in STATUSES.items() if isinstance(error, cls)), "error"),
+        duration=time.perf_counter() - started,
+        notebook=notebook if notebook.exists() else None,
+        error=describe(error),
+        exception=error,
+    )
+
+
+def _close_event_loop() -> None:
+    """Cancel what nbclient left pending on this thread's event loop, then close the loop.
+
+    After a cell times out, nbclient leaves its output-polling task pending: the next run on
+    this thread would resume it, and the thread's end would log "Task was destroyed but it is
+    pending!". The next run gets a new loop (jupyter_core makes one when the last is closed).
+    """
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # no loop was made: the run failed before papermill started
+        return
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _cell(index: int | None, otherwise: str) -> str:
+    return otherwise if index is None else f"code cell {index}"
+
+
+def _progress_bar(total: int, description: str) -> Any:
+    from tqdm import tqdm
+
+    # A bar only on a terminal; CI logs get the one line per run written above it.
+    return tqdm(
+        total=total,
+        desc=description,
+        unit="run",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )

@@ -1,0 +1,290 @@
+"""The conversion plan: nodes, their inputs and outputs, dataset names and catalog entries."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lab2prod.convert.plan import ConversionPlan, NodePlan, plan_conversion
+from lab2prod.notebook import read_notebook
+from tests.lab2prod.convert.conftest import CONVERTIBLE, CORPUS, PACKAGE
+
+
+def plan(stem: str, existing: dict | None = None) -> ConversionPlan:
+    """The plan of a corpus notebook, as if it lived in a project's notebooks/ folder."""
+    notebook = read_notebook(CORPUS / f"{stem}.ipynb")
+    return plan_conversion(
+        notebook,
+        pipeline=stem,
+        package=PACKAGE,
+        project_path=CORPUS.parent,
+        existing_catalog=existing,
+    )
+
+
+def node(found: ConversionPlan, name: str) -> NodePlan:
+    return next(n for n in found.nodes if n.name == name)
+
+
+def wiring(found: NodePlan) -> tuple[list[str], list[str]]:
+    return [i.dataset for i in found.inputs], [o.dataset for o in found.outputs]
+
+
+def made_plan(tmp_path: Path, *cells: tuple[str, str, list[str]], existing: dict | None = None):
+    """The plan of a notebook made of (type, source, tags) cells, in tmp_path/notebooks/."""
+    raw = [
+        {"cell_type": kind, "metadata": {"tags": tags}, "source": source}
+        | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+        for kind, source, tags in cells
+    ]
+    path = tmp_path / "notebooks" / "made.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": raw}))
+    return plan_conversion(
+        read_notebook(path),
+        pipeline="made",
+        package=PACKAGE,
+        project_path=tmp_path,
+        existing_catalog=existing,
+    )
+
+
+@pytest.mark.parametrize("stem", CONVERTIBLE)
+def test_every_dataset_has_exactly_one_producer(stem: str):
+    """No dataset is the output of two nodes, and every input is produced or declared."""
+    found = plan(stem)
+    outputs = Counter(o.dataset for n in found.nodes for o in n.outputs)
+    assert all(count == 1 for count in outputs.values()), outputs
+    for n in found.nodes:
+        for i in n.inputs:
+            assert i.dataset in outputs or i.dataset in found.inputs
+
+
+def test_mutation_in_place_outputs_a_new_dataset_read_by_later_sections():
+    """A section changing `orders` in place outputs `orders_<node>`; later sections read it."""
+    found = plan("mutation_in_place")
+    assert wiring(node(found, "flag_large_orders")) == (["orders"], ["orders_flag_large_orders"])
+    assert node(found, "flag_large_orders").copies == ("orders",)
+    assert wiring(node(found, "summarise")) == (
+        ["categories", "orders_flag_large_orders"],
+        ["summary", "n_categories", "categories_summarise"],
+    )
+    assert node(found, "summarise").copies == ("categories",)
+    assert found.results == ("summary", "n_categories", "categories_summarise")
+
+
+def test_reassignment_across_sections_chains_versions():
+    """Each section rebinding `orders` makes a dataset the next section reads."""
+    found = plan("reassignment_across_sections")
+    assert [wiring(n) for n in found.nodes] == [
+        (["orders"], ["orders_keep_paid_orders"]),
+        (["orders_keep_paid_orders"], ["orders_keep_large_orders"]),
+        (["orders_keep_large_orders"], ["total"]),
+    ]
+    assert all(not n.copies for n in found.nodes)  # rebinding is not changing
+
+
+def test_aliasing_follows_the_object_not_the_name():
+    """Changing `paid`, an alias, changes `orders`; swapped names read the right datasets."""
+    found = plan("aliasing")
+    assert wiring(node(found, "mark_paid_orders")) == (["orders"], ["orders_mark_paid_orders"])
+    join = node(found, "join")
+    assert [(i.argument, i.dataset) for i in join.inputs] == [
+        ("right", "orders_mark_paid_orders"),
+        ("left", "customers"),
+    ]
+    assert "'Swap names' (code cell 4)" in found.left_out  # only names existing values
+
+
+def test_model_fitted_in_place_is_checked_by_its_predictions():
+    """`model.fit(X, y)` in the section that creates the model: one output, checked on `X`."""
+    found = plan("fits_a_model")
+    assert wiring(node(found, "train")) == (["params:fits_a_model.C", "X", "y"], ["model"])
+    check = next(c for c in found.checks if c.dataset == "model")
+    assert (check.node, check.variable, check.predict_on) == ("train", "model", "X")
+    assert node(found, "train").outputs[0].hint == "LogisticRegression"
+
+
+def test_helper_functions_become_module_level():
+    """Functions defined in setup or in a section are module-level, in notebook order."""
+    found = plan("helper_functions")
+    assert [text.split("(")[0].splitlines()[-1] for text in found.helpers] == [
+        "def discount_rate",
+        "def net_amount",
+        "def describe",
+    ]
+    assert "    # net of the category's discount\n" in found.helpers[1]  # comments are kept
+    assert node(found, "report").body == "report = describe(orders)\n"
+
+
+def test_parameters_used_in_a_function_are_passed_to_it():
+    """`flag` reads the parameters: it takes them keyword-only, and every use passes them."""
+    found = plan("parameters_in_function")
+    assert found.helpers[0].startswith("def flag(amount, *, label: str, threshold: float):")
+    flag = node(found, "flag_orders")
+    assert [i.dataset for i in flag.inputs] == [
+        "orders",
+        "params:parameters_in_function.label",
+        "params:parameters_in_function.threshold",
+    ]
+    assert "apply(functools.partial(flag, label=label, threshold=threshold))" in flag.body
+    assert "[flag(a, label=label, threshold=threshold) for a in" in flag.body
+    assert found.parameters == {"threshold": 50.0, "label": "large"}
+
+
+def test_literal_path_reads_become_catalog_entries_with_their_arguments():
+    """Reads are relative to the project root, typed by their function, arguments kept."""
+    found = plan("literal_path_reads")
+    assert found.catalog["orders"] == {
+        "type": "pandas.CSVDataset",
+        "filepath": "data/01_raw/orders.csv",
+        "load_args": {
+            "usecols": ["order_id", "customer_id", "amount"],
+            "dtype": {"order_id": "int64"},
+        },
+    }
+    assert found.catalog["orders_data"] == {
+        "type": "polars.EagerPolarsDataset",
+        "filepath": "data/01_raw/orders.csv",
+        "file_format": "csv",
+    }
+    assert "orders_data.group_by(" in node(found, "totals_with_polars").body
+    assert set(found.inputs) == {"orders", "customers", "orders_data", "customers_data"}
+
+
+def test_results_are_saved_with_a_type_appropriate_dataset():
+    """DataFrames to parquet, plain data to JSON, pickle only for what else is unknown."""
+    assert plan("no_headings").catalog["spend"]["type"] == "pandas.ParquetDataset"
+    assert plan("reassignment_across_sections").catalog["total"]["type"] == "json.JSONDataset"
+    assert plan("a_class").catalog["counts"]["type"] == "json.JSONDataset"
+    assert plan("helper_functions").catalog["report"]["type"] == "pickle.PickleDataset"
+    totals = plan("literal_path_reads").catalog["n_categories"]
+    assert totals["type"] == "pickle.PickleDataset"
+
+
+def test_display_code_is_dropped_with_a_note():
+    """Magics, shell escapes, bare expressions, prints and plots are listed, not generated."""
+    magics = plan("magics_and_shell")
+    assert [(d.text, d.reason) for d in magics.module_drops] == [
+        ("%load_ext autoreload", "magic"),
+        ("%autoreload 2", "magic"),
+        ("!echo setting up", "shell"),
+    ]
+    clean = node(magics, "clean")
+    assert (
+        clean.body == 'orders = orders.dropna()\n\nmean_amount = float(orders["amount"].mean())\n'
+    )
+    plots = plan("plots")
+    assert [n.name for n in plots.nodes] == ["totals"]
+    assert plots.left_out == ("'Amount by category' (code cell 3)", "'Distribution' (code cell 4)")
+    assert [d.reason for d in node(plots, "totals").drops] == ["plot"]
+
+
+def test_loops_keep_their_code_and_drop_prints_inside():
+    """A loop that changes `orders` outputs it; a print inside a kept loop is dropped."""
+    found = plan("loops")
+    assert wiring(node(found, "fill_gaps")) == (["orders"], ["orders_fill_gaps"])
+    split = node(found, "split_by_category")
+    assert "print(" not in split.body
+    assert "frames[category] = group.reset_index(drop=True)" in split.body
+
+
+def test_no_headings_is_one_node_named_from_the_title():
+    """Without H2 headings the code is one node, named from the H1 title."""
+    found = plan("no_headings")
+    assert [wiring(n) for n in found.nodes] == [(["orders"], ["spend"])]
+    assert found.nodes[0].name == "spend_per_customer"
+
+
+def test_node_tags_start_nodes_and_skipped_cells_are_left_out():
+    """`node:drop_cancelled` names a node; the `skip` cell's code is nowhere."""
+    found = plan("node_tags_and_skip")
+    assert [n.name for n in found.nodes] == ["drop_cancelled", "summarise"]
+    assert all("scratch" not in n.body for n in found.nodes)
+
+
+def test_existing_catalog_entry_for_the_same_file_is_reused(tmp_path: Path):
+    """A read of a file the catalog declares, with the same load arguments, reads that entry."""
+    existing = {
+        "raw_transactions": {
+            "type": "pandas.ParquetDataset",
+            "filepath": "data/01_raw/transactions.parquet",
+        },
+        "totals": {"type": "pandas.ParquetDataset", "filepath": "data/03_primary/totals.parquet"},
+    }
+    found = made_plan(
+        tmp_path,
+        ("code", "import pandas as pd", []),
+        ("markdown", "## Totals", []),
+        ("code", 'tx = pd.read_parquet("../data/01_raw/transactions.parquet")', []),
+        ("code", 'totals = tx.groupby("customer_id", as_index=False)["amount"].sum()', []),
+        existing=existing,
+    )
+    assert wiring(found.nodes[0]) == (["raw_transactions"], ["made_totals"])
+    assert found.catalog == {
+        "made_totals": {
+            "type": "pandas.ParquetDataset",
+            "filepath": "data/03_primary/made_totals.parquet",
+        }
+    }
+
+
+def test_kedro_ipython_catalog_load_reads_the_project_dataset(tmp_path: Path):
+    """`catalog.load("name")` (from %load_ext kedro.ipython) is an input named `name`."""
+    found = made_plan(
+        tmp_path,
+        ("code", "%load_ext kedro.ipython", []),
+        ("markdown", "## Count", []),
+        ("code", 'df = catalog.load("raw_transactions")\nn = len(df)', []),
+    )
+    assert wiring(found.nodes[0]) == (["raw_transactions"], ["n"])
+    assert found.catalog == {
+        "n": {"type": "json.JSONDataset", "filepath": "data/08_reporting/n.json"}
+    }
+
+
+def test_same_heading_twice_gets_numbered_nodes(tmp_path: Path):
+    """Two sections called 'Step' are nodes `step` and `step_2`."""
+    found = made_plan(
+        tmp_path,
+        ("markdown", "## Step", []),
+        ("code", "a = 1", []),
+        ("markdown", "## Step", []),
+        ("code", "b = a + 1", []),
+    )
+    assert [n.name for n in found.nodes] == ["step", "step_2"]
+
+
+def test_two_names_for_one_input_object_are_one_input(tmp_path: Path):
+    """Reading `a` and its alias `b` passes one dataset; the body re-creates the alias."""
+    found = made_plan(
+        tmp_path,
+        ("markdown", "## Make", []),
+        ("code", "a = [1]\nb = a", []),
+        ("markdown", "## Use", []),
+        ("code", "b.append(2)\ntotal = sum(a)", []),
+    )
+    use = node(found, "use")
+    assert wiring(use) == (["a"], ["total", "a_use"])
+    assert use.aliases == (("a", "b"),) or use.aliases == (("b", "a"),)
+    assert use.copies in (("a",), ("b",))
+
+
+def test_a_function_changing_its_argument_changes_the_callers_object(tmp_path: Path):
+    """`add_flag(orders)` where `add_flag` sets a column: `orders` gets a new dataset."""
+    found = made_plan(
+        tmp_path,
+        ("code", 'def add_flag(frame, *, column="flag"):\n    frame[column] = True', []),
+        ("markdown", "## Make", []),
+        ("code", "import pandas as pd\norders = pd.DataFrame({'a': [1]})", []),
+        ("markdown", "## Flag", []),
+        ("code", "add_flag(orders)", []),
+        ("markdown", "## Count", []),
+        ("code", "n = int(orders['flag'].sum())", []),
+    )
+    assert wiring(node(found, "flag")) == (["orders"], ["orders_flag"])
+    assert node(found, "flag").copies == ("orders",)
+    assert wiring(node(found, "count")) == (["orders_flag"], ["n"])
