@@ -44,6 +44,7 @@ def scratch_project(name: str) -> Path:
     shutil.copytree(ROOT / "conf", path / "conf", ignore=shutil.ignore_patterns("local"))
     (path / "conf" / "local").mkdir()
     (path / "src").mkdir()  # Kedro insists on the source dir; the packages come installed.
+    shutil.copytree(ROOT / "notebooks", path / "notebooks")  # the report runs as a node
     for name_ in ("pyproject.toml", ".telemetry"):
         shutil.copy(ROOT / name_, path / name_)
     for layer in LAYERS:
