@@ -33,6 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
     os.environ["BENTOML_DO_NOT_TRACK"] = "true"
     os.environ["DO_NOT_TRACK"] = "true"
+    # `kedro run` ends by saving a model to the BentoML store: never the user's.
+    from tests.serving.server import isolate_bentoml_home
+
+    isolate_bentoml_home()
 
 
 def make_project_copy(dest: Path) -> Path:

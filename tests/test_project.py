@@ -32,6 +32,21 @@ def test_kedro_run_produces_model_metrics_and_plots(small_run: Path):
 
 
 @pytest.mark.slow
+def test_kedro_run_renders_the_model_report_notebook(small_run: Path):
+    """The evaluation's report notebook ran as a node: HTML, kept notebook, recorded segments."""
+    html = (small_run / "data/08_reporting/model_report.html").read_text()
+    assert "Metrics by segment" in html and html.count("<img") >= 3
+    kept = list(
+        (small_run / "data/08_reporting/notebooks/model_report").glob("*/model_report.ipynb")
+    )
+    assert len(kept) == 1
+    segments = pd.read_csv(small_run / "data/08_reporting/segment_metrics.csv")
+    assert {"channel", "merchant category", "time of day", "distance"} <= set(segments["segment"])
+    importance = pd.read_csv(small_run / "data/08_reporting/feature_importance.csv")
+    assert len(importance) > 40
+
+
+@pytest.mark.slow
 def test_each_pipeline_runs_alone(small_run: Path):
     """Every registered pipeline can be run by name, and an unknown name fails clearly."""
     result = kedro(small_run, "run", "--pipelines", "inference_features")

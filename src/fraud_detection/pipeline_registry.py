@@ -5,6 +5,10 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+SERVING_ONLY: tuple[str, ...] = ("inference",)
+"""Pipelines the service runs on requests (``lab2prod.serving``); ``kedro run`` leaves them out
+of ``__default__``: they need a request and the packaged model's inputs."""
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -17,6 +21,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(
-        (found for name, found in pipelines.items() if name != "__default__"), Pipeline([])
+        (
+            found
+            for name, found in pipelines.items()
+            if name != "__default__" and name not in SERVING_ONLY
+        ),
+        Pipeline([]),
     )
     return pipelines

@@ -46,8 +46,10 @@ def notebook_node(
 ) -> Node:
     """A Kedro node that runs a notebook with papermill and returns what it recorded.
 
-    Relative paths (``path``, ``report_dir``, ``html_copy``) are relative to the working
-    directory, which is the project root under ``kedro run``.
+    Relative paths (``path``, ``report_dir``, ``html_copy``) are relative to the Kedro project
+    root (found from the working directory upwards, as ``kedro`` does; the working directory
+    itself outside a project), so a pipeline builds the same under ``kedro run`` and in a
+    notebook opened from ``notebooks/``.
 
     Args:
         path: The notebook.
@@ -82,7 +84,9 @@ def notebook_node(
 
     from lab2prod.execute.runner import check_call
 
-    path = Path(path)
+    root = _project_root()
+    path, report_dir = root / path, root / report_dir
+    html_copy = None if html_copy is None else root / html_copy
     input_map = _as_mapping(inputs, "inputs")
     output_map = _as_mapping(outputs, "outputs")
     catalog_params, literals = _split_parameters(parameters)
@@ -108,8 +112,8 @@ def notebook_node(
         outputs=tuple(output_map),
         timeout_per_cell=timeout_per_cell,
         hide_code=hide_code,
-        report_dir=Path(report_dir),
-        html_copy=None if html_copy is None else Path(html_copy),
+        report_dir=report_dir,
+        html_copy=html_copy,
     )
     return node(
         run,
@@ -226,3 +230,11 @@ def _split_parameters(
     }
     literals = {k: v for k, v in parameters.items() if k not in from_catalog}
     return from_catalog, literals
+
+
+def _project_root() -> Path:
+    """The Kedro project around the working directory, or the working directory itself."""
+    from kedro.utils import find_kedro_project
+
+    cwd = Path.cwd()
+    return find_kedro_project(cwd) or cwd

@@ -15,6 +15,7 @@ from fraud_detection.pipelines.evaluation.nodes import (
     PREDICTION_COLUMNS,
     EvaluationParams,
     choose_threshold,
+    compute_feature_importance,
     compute_metrics,
     fraud_scores,
     plot_pr_curve,
@@ -173,3 +174,19 @@ def test_plots_save_as_png_and_leave_no_open_figure(plot, tmp_path):
     assert path.read_bytes().startswith(b"\x89PNG")
     if plot is plot_score_distributions:
         assert figure.axes[0].get_yscale() == "log"
+
+
+def test_feature_importance_ranks_the_informative_features_first():
+    """Shuffling a feature the model uses costs PR AUC; shuffling noise costs about nothing."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    table = make_model_input(3000, seed=7)
+    model = HistGradientBoostingClassifier(max_iter=60, random_state=0)
+    model.fit(table[FEATURES], table["is_fraud"])
+    params = EvaluationParams(importance_rows=1000, importance_repeats=2)
+    importance = compute_feature_importance(model, table, params)
+    assert list(importance.columns) == ["feature", "importance_mean", "importance_std"]
+    assert set(importance["feature"]) == set(FEATURES)
+    assert importance["feature"].iloc[-1] == "noise"
+    assert importance["importance_mean"].iloc[0] > 0.01
+    assert importance["importance_mean"].is_monotonic_decreasing

@@ -29,9 +29,15 @@ def _catalog(tmp_path, model_input: pd.DataFrame, evaluation_params: dict) -> Da
     raw.update(evaluation_params)
     catalog = catalog_in(tmp_path, "catalog_training", "catalog_evaluation")
     catalog["model_input"] = model_input
-    pipeline = training.create_pipeline() + evaluation.create_pipeline()
+    pipeline = training.create_pipeline() + _without_report()
     add_params(catalog, validated_params(pipeline, raw))
     return catalog
+
+
+def _without_report():
+    """The evaluation pipeline less its report notebook (tests/test_project.py runs that one)."""
+    pipeline = evaluation.create_pipeline()
+    return pipeline - pipeline.only_nodes("model_report")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,7 @@ def evaluated(tmp_path_factory, model_input) -> tuple:
     """Training then evaluation on a catalog from conf/base, its files under a temporary folder."""
     tmp_path = tmp_path_factory.mktemp("evaluation")
     catalog = _catalog(tmp_path, model_input, load_conf("parameters_evaluation"))
-    SequentialRunner().run(training.create_pipeline() + evaluation.create_pipeline(), catalog)
+    SequentialRunner().run(training.create_pipeline() + _without_report(), catalog)
     return tmp_path, catalog
 
 
@@ -105,4 +111,6 @@ def test_pipeline_wires_the_documented_datasets():
         "metrics",
         "pr_curve",
         "score_distributions",
+        "feature_importance",
+        "segment_metrics",
     }

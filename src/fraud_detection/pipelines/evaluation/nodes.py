@@ -9,7 +9,7 @@ backend and nothing keeps them alive after the catalog has saved them.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from sklearn.metrics import (
 )
 
 from fraud_detection.domain import LABEL_COLUMN
+from fraud_detection.pipelines.inference.nodes import Classifier, fraud_scores
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +41,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 """Columns of ``test_predictions``, in order."""
 
 
-class Classifier(Protocol):
-    """What evaluation needs of a fitted model: sklearn's ``predict_proba`` and feature names."""
-
-    feature_names_in_: np.ndarray
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
-
-
 class EvaluationParams(BaseModel):
     """Knobs of the evaluation (``evaluation`` in ``parameters_evaluation.yml``)."""
 
@@ -55,29 +48,11 @@ class EvaluationParams(BaseModel):
 
     target_fpr: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
     """Largest share of legitimate validation transactions the threshold may flag."""
-
-
-def fraud_scores(model: Classifier, table: pd.DataFrame) -> np.ndarray:
-    """Score each row of a ``model_input``-shaped table with a fitted classifier.
-
-    Args:
-        model: A fitted sklearn classifier that recorded its feature names.
-        table: Rows holding at least the model's feature columns.
-
-    Returns:
-        The probability of fraud (class 1) of each row, as float64.
-
-    Raises:
-        ValueError: If ``table`` lacks a feature the model was trained on.
-    """
-    features = list(model.feature_names_in_)
-    missing = [feature for feature in features if feature not in table.columns]
-    if missing:
-        raise ValueError(
-            f"The table lacks feature(s) {missing} that the model was trained on; "
-            "retrain the model or rebuild the table with the same inference_features pipeline"
-        )
-    return model.predict_proba(table[features])[:, 1].astype(np.float64)
+    importance_rows: Annotated[int, Field(ge=100)] = 20_000
+    """Test rows sampled for permutation importance (it rescores them once per feature)."""
+    importance_repeats: Annotated[int, Field(ge=1)] = 3
+    """Shuffles per feature; the report shows their mean and standard deviation."""
+    random_state: int = 0
 
 
 def threshold_for_fpr(labels: np.ndarray, scores: np.ndarray, target_fpr: float) -> float:
@@ -296,3 +271,44 @@ def plot_score_distributions(test_predictions: pd.DataFrame, threshold: float) -
     axes.set(xlabel="model score (fraud_probability)", ylabel="transactions (log scale)")
     axes.legend(loc="upper center")
     return figure
+
+
+def compute_feature_importance(
+    model: Classifier, test_set: pd.DataFrame, params: EvaluationParams
+) -> pd.DataFrame:
+    """How much PR AUC drops on the test period when each feature is shuffled.
+
+    Permutation importance (scikit-learn) on a seeded sample of test rows, scored with average
+    precision, the metric the model is judged by.
+
+    Args:
+        model: The fitted fraud model.
+        test_set: The test split of ``model_input``.
+        params: The evaluation knobs (sample size, repeats, seed).
+
+    Returns:
+        One row per feature: ``feature``, ``importance_mean``, ``importance_std``, most important
+        first.
+    """
+    from sklearn.inspection import permutation_importance
+
+    features = list(model.feature_names_in_)
+    sample = test_set.sample(
+        n=min(params.importance_rows, len(test_set)), random_state=params.random_state
+    )
+    result = permutation_importance(
+        model,
+        sample[features],
+        sample[LABEL_COLUMN],
+        scoring="average_precision",
+        n_repeats=params.importance_repeats,
+        random_state=params.random_state,
+    )
+    importance = pd.DataFrame(
+        {
+            "feature": features,
+            "importance_mean": result.importances_mean,
+            "importance_std": result.importances_std,
+        }
+    )
+    return importance.sort_values("importance_mean", ascending=False, ignore_index=True)

@@ -1,0 +1,50 @@
+"""Fixtures of the service tests: a model packaged by the small project run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KEDRO
+from tests.serving.server import isolate_bentoml_home, serving_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    isolate_bentoml_home()
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A BentoML home holding one model, packaged by ``kedro run --pipelines packaging``."""
+
+    home: Path
+    tag: str
+    threshold: float
+    project: Path
+
+
+@pytest.fixture(scope="session")
+def packaged_model(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> PackagedModel:
+    """The small run's model, packaged into a BentoML home of its own."""
+    home = tmp_path_factory.mktemp("bentoml_home")
+    result = subprocess.run(
+        [str(KEDRO), "run", "--pipelines", "packaging"],
+        cwd=small_run,
+        env=serving_env(home, COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (model_yaml,) = (home / "models" / "fraud_detection").glob("*/model.yaml")
+    threshold = json.loads((small_run / "data/08_reporting/metrics.json").read_text())["threshold"]
+    return PackagedModel(
+        home=home,
+        tag=f"fraud_detection:{model_yaml.parent.name}",
+        threshold=threshold,
+        project=small_run,
+    )

@@ -1,0 +1,132 @@
+"""`bentoml build` from the repository root, offline, and `bentoml serve` of the built bento."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.serving.conftest import PackagedModel
+from tests.serving.server import BENTOML, bentoml_serve, serving_env
+
+# Any attempt to reach a package index fails fast: the build must not need one.
+OFFLINE = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "UV_OFFLINE": "1",
+    "PIP_NO_INDEX": "1",
+}
+REQUEST = json.loads((ROOT / "tests/fixtures/predict_request.json").read_text())
+
+
+@dataclass(frozen=True)
+class Built:
+    tag: str
+    path: Path
+    model: PackagedModel
+
+
+@pytest.fixture(scope="module")
+def built(packaged_model: PackagedModel) -> Built:
+    """A bento built from the repository root, as the docs say, with no network."""
+    result = subprocess.run(
+        [str(BENTOML), "build", "--output", "tag"],
+        cwd=ROOT,
+        env=serving_env(packaged_model.home, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tag = re.search(r"__tag__:(\S+)", result.stdout).group(1)
+    name, version_ = tag.split(":")
+    return Built(tag, packaged_model.home / "bentos" / name / version_, packaged_model)
+
+
+@pytest.mark.slow
+def test_bento_holds_the_code_the_model_reference_and_the_dockerfile(built):
+    """src/ (flattened, src layout), the exact model version, requirements and Dockerfile."""
+    for module in (
+        "fraud_detection/service.py",
+        "fraud_detection/pipelines/inference/nodes.py",
+        "lab2prod/serving/compiled.py",
+        "lab2prod/contracts/request.py",
+    ):
+        assert (built.path / "src" / module).is_file(), module
+    assert not list((built.path / "src").rglob("__pycache__"))
+    info = yaml.safe_load((built.path / "bento.yaml").read_text())
+    assert info["service"] == "fraud_detection.service:FraudDetection"
+    (service,) = info["services"]
+    assert [model["tag"] for model in service["models"]] == [built.model.tag]
+    requirements = (built.path / "env/python/requirements.txt").read_text().split()
+    assert "scikit-learn==1.9.1" in requirements
+    assert all("==" in line for line in requirements)
+
+
+@pytest.mark.slow
+def test_dockerfile_runs_bentoml_serve_through_the_entrypoint(built):
+    """`bentoml containerize` needs Docker; the Dockerfile it would build is checked instead."""
+    dockerfile = (built.path / "env/docker/Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert 'ENTRYPOINT [ "/home/bentoml/bento/env/docker/entrypoint.sh" ]' in dockerfile
+    assert "EXPOSE 3000" in dockerfile
+    assert "ENV OMP_NUM_THREADS" in dockerfile  # the bentofile's envs reach the image
+    entrypoint = (built.path / "env/docker/entrypoint.sh").read_text()
+    assert 'set -- bentoml serve "$@" "$BENTO_PATH"' in entrypoint  # no arguments: serve
+
+
+@pytest.mark.slow
+def test_exported_bento_carries_the_model_files(built, tmp_path):
+    """`bentoml export` (what containerize and a copy to another machine use) packs the model."""
+    archive = tmp_path / "fraud_detection.bento"
+    result = subprocess.run(
+        [str(BENTOML), "export", built.tag, str(archive)],
+        env=serving_env(built.model.home, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    version_ = built.model.tag.split(":")[1]
+    with tarfile.open(archive) as bento:
+        names = bento.getnames()
+    for member in ("package.json", "artifacts/model.joblib", "model.yaml"):
+        assert any(n.endswith(f"models/fraud_detection/{version_}/{member}") for n in names), member
+
+
+@pytest.fixture(scope="module")
+def bento_server(built: Built, tmp_path_factory) -> Iterator[str]:
+    """`bentoml serve <tag>` of the built bento, started away from the repository."""
+    workdir = tmp_path_factory.mktemp("elsewhere")
+    with bentoml_serve(
+        built.tag, home=built.model.home, cwd=workdir, log=workdir / "bentoml.log", env=OFFLINE
+    ) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_built_bento_serves_predictions(bento_server, built):
+    """The built bento answers /predict with the model it was built with."""
+    response = httpx.post(f"{bento_server}/predict", json=REQUEST, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == built.model.tag
+    assert len(response.json()["predictions"]) == len(REQUEST["transactions"])
+
+
+def test_bentofile_pins_the_versions_of_this_environment():
+    """The bento installs exactly what the tests ran with (bentofile.yaml vs uv.lock)."""
+    bentofile = yaml.safe_load((ROOT / "bentofile.yaml").read_text())
+    assert bentofile["python"]["lock_packages"] is False
+    for requirement in bentofile["python"]["packages"]:
+        name, pinned = requirement.split("==")
+        assert version(name) == pinned, requirement
