@@ -15,16 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"
 RESULTS = ROOT / "docs" / "benchmarks.md"
 KEDRO = ROOT / ".venv" / "bin" / "kedro"
-LAYERS = (
-    "01_raw",
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
+LAYERS = tuple(sorted(p.name for p in (ROOT / "data").iterdir() if p.is_dir()))
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KEDRO = Path(sys.executable).with_name("kedro")
-LAYERS = (
-    "01_raw",
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
+LAYERS = tuple(sorted(p.name for p in (ROOT / "data").iterdir() if p.is_dir()))
+"""Kedro's data layer folders, as the repository keeps them (``data/0N_layer/.gitkeep``)."""
 SMALL_RUN_PARAMS = (
     "data_generation.n_transactions=40000,data_generation.n_customers=1500,"
     "data_generation.n_merchants=300"
@@ -67,6 +59,26 @@ def kedro(project: Path, *args: str, timeout: float = 300) -> subprocess.Complet
         timeout=timeout,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+def make_kedro_skeleton(root: Path, package: str) -> Path:
+    """A minimal Kedro project: pyproject, empty configuration, a package with no pipelines."""
+    source = root / "src" / package
+    source.mkdir(parents=True)
+    (source / "__init__.py").write_text('"""A tiny project."""\n')
+    (source / "settings.py").write_text('"""Default settings."""\n')
+    (source / "pipeline_registry.py").write_text(
+        "from kedro.pipeline import Pipeline\n\n\n"
+        "def register_pipelines():\n"
+        '    return {"__default__": Pipeline([])}\n'
+    )
+    (root / "pyproject.toml").write_text(
+        f'[tool.kedro]\npackage_name = "{package}"\nproject_name = "tiny"\n'
+        'kedro_init_version = "1.7.0"\nsource_dir = "src"\n'
+    )
+    (root / "conf" / "base").mkdir(parents=True)
+    (root / "conf" / "local").mkdir()
+    return root
 
 
 @pytest.fixture(scope="session")

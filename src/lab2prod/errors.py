@@ -6,6 +6,10 @@ The tree::
      ├── ContractError              a data contract cannot be inferred, used or derived
      ├── RecordError                record() was given a value or name it cannot keep
      ├── ConversionError            a notebook cannot be converted into a pipeline safely
+     ├── ServingError               a model cannot be packaged, loaded or served
+     │    ├── PackageError            not a model package, or a stored model lab2prod did not write
+     │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
+     │    └── ModelMismatchError      a packaged model does not fit the code that serves it
      └── NotebookError              a notebook cannot be read or run; ``exit_code`` per kind
           ├── NotebookReadError       the file is missing, not JSON, or not nbformat 4  (2)
           ├── CellExecutionError      a cell raised an exception                        (3)
@@ -235,3 +239,49 @@ def _restore_error(cls: type[NotebookError], args: tuple[Any, ...], state: dict[
     error.args = args
     error.__dict__.update(state)
     return error
+
+
+class ServingError(Lab2ProdError):
+    """A model cannot be packaged, loaded or served."""
+
+
+class PackageError(ServingError, ValueError):
+    """The data given to ``BentoModelDataset.save`` is not a model package, or a stored model is
+    not a lab2prod package.
+
+    Attributes:
+        key: The offending key of the package, or ``None`` when the package as a whole is wrong.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class PipelineCompileError(ServingError, ValueError):
+    """A Kedro pipeline cannot be compiled into a call sequence for serving.
+
+    Attributes:
+        missing: Free inputs of the pipeline that nothing provides.
+        unknown: Names given as inputs or outputs that the pipeline does not have.
+    """
+
+    def __init__(
+        self, message: str, *, missing: list[str] | None = None, unknown: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.missing = missing or []
+        self.unknown = unknown or []
+
+
+class ModelMismatchError(ServingError):
+    """A packaged model does not fit the code serving it: the request it was trained for differs
+    from the service's, or its pipeline is not the one the project registers.
+
+    Attributes:
+        tag: The BentoML tag of the model.
+    """
+
+    def __init__(self, message: str, *, tag: str) -> None:
+        super().__init__(message)
+        self.tag = tag

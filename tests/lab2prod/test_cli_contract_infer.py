@@ -16,7 +16,7 @@ from kedro.framework import project as kedro_project
 from kedro.framework.startup import ProjectMetadata, bootstrap_project
 
 from lab2prod.cli import commands
-from tests.conftest import kedro
+from tests.conftest import kedro, make_kedro_skeleton
 
 PACKAGE = "tiny_contracts"
 CATALOG = """\
@@ -33,21 +33,7 @@ customers:
 
 def make_tiny_project(root: Path) -> Path:
     """A minimal Kedro project: pyproject, a two-dataset catalog, its data, an empty package."""
-    package = root / "src" / PACKAGE
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('"""A tiny project."""\n')
-    (package / "settings.py").write_text('"""Default settings."""\n')
-    (package / "pipeline_registry.py").write_text(
-        "from kedro.pipeline import Pipeline\n\n\n"
-        "def register_pipelines():\n"
-        '    return {"__default__": Pipeline([])}\n'
-    )
-    (root / "pyproject.toml").write_text(
-        f'[tool.kedro]\npackage_name = "{PACKAGE}"\nproject_name = "tiny"\n'
-        'kedro_init_version = "1.7.0"\nsource_dir = "src"\n'
-    )
-    (root / "conf" / "base").mkdir(parents=True)
-    (root / "conf" / "local").mkdir()
+    make_kedro_skeleton(root, PACKAGE)
     (root / "conf" / "base" / "catalog.yml").write_text(CATALOG)
     (root / "conf" / "base" / "parameters.yml").write_text("{}\n")
     (root / "data" / "01_raw").mkdir(parents=True)

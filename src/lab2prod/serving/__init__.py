@@ -15,14 +15,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lab2prod.serving.compiled import CompiledPipeline, compile_pipeline
-    from lab2prod.serving.dataset import BentoModelDataset
-    from lab2prod.serving.errors import (
+    from lab2prod.errors import (
         ModelMismatchError,
         PackageError,
         PipelineCompileError,
         ServingError,
     )
+    from lab2prod.serving.compiled import CompiledPipeline, compile_pipeline
+    from lab2prod.serving.dataset import BentoModelDataset
     from lab2prod.serving.package import ModelPackage, read_package, write_package
 
 __all__ = [
@@ -45,10 +45,10 @@ _LAZY = {
     "ModelPackage": "lab2prod.serving.package",
     "read_package": "lab2prod.serving.package",
     "write_package": "lab2prod.serving.package",
-    "ServingError": "lab2prod.serving.errors",
-    "PackageError": "lab2prod.serving.errors",
-    "PipelineCompileError": "lab2prod.serving.errors",
-    "ModelMismatchError": "lab2prod.serving.errors",
+    "ServingError": "lab2prod.errors",
+    "PackageError": "lab2prod.errors",
+    "PipelineCompileError": "lab2prod.errors",
+    "ModelMismatchError": "lab2prod.errors",
 }
 
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model, field_vali
 from pydantic_core import PydanticCustomError
 from starlette.responses import JSONResponse, Response
 
-from lab2prod.serving.errors import ModelMismatchError, ServingError
+from lab2prod.errors import ModelMismatchError, ServingError
 from lab2prod.serving.frames import ContractBatch, RowError
 
 if TYPE_CHECKING:

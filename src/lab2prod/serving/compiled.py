@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
-from lab2prod.serving.errors import PipelineCompileError
+from lab2prod.errors import PipelineCompileError
 
 if TYPE_CHECKING:
     from kedro.pipeline import Pipeline

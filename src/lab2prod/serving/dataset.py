@@ -27,8 +27,8 @@ from typing import Any
 
 from kedro.io import AbstractDataset, Version
 
+from lab2prod.errors import PackageError
 from lab2prod.serving import provenance
-from lab2prod.serving.errors import PackageError
 from lab2prod.serving.package import RESERVED_METADATA, ModelPackage, read_package, write_package
 
 _PACKAGE_KEYS = ("artifacts", "inputs", "parameters", "metadata", "training_data")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab2prod.serving.errors import PackageError
+from lab2prod.errors import PackageError
 
 if TYPE_CHECKING:
     from bentoml import Model
