@@ -20,11 +20,16 @@ SMOKE_PARAMS := data_generation.n_transactions=40000,data_generation.n_customers
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
 
-.venv/.installed: pyproject.toml uv.lock | $(UV)
+# One stamp per set of extras: asking for other extras syncs again (uv sync installs exactly
+# what is asked: an extra left out is removed).
+STAMP := .venv/.installed$(subst $(eval) ,,$(EXTRAS:%=-%))
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python 3.11 $(foreach extra,$(EXTRAS),--extra $(extra))
+	@rm -f .venv/.installed*
 	@touch $@
 
-install: .venv/.installed
+install: $(STAMP)
 
 # What the tests need beyond the project environment (the test suite does not skip without them):
 # checkov, in a locked environment of its own (tools/checkov), and Prometheus, Debian's package.

@@ -12,7 +12,7 @@ import pandera.errors
 import pytest
 
 from fraud_detection import schemas
-from tests.conftest import kedro
+from tests.conftest import kedro, make_project_copy
 
 PROCESSING_OUTPUTS = (
     "data/02_intermediate/transactions_clean.parquet",
@@ -138,3 +138,16 @@ def test_corrupt_raw_data_stops_data_processing(
     assert report in result.stderr
     assert column in (project / report).read_text()
     assert {name: _digest(project / name) for name in PROCESSING_OUTPUTS} == before
+
+
+def test_a_missing_input_file_is_one_short_message(tmp_path: Path):
+    """A dataset whose file is missing stops the run with its name, path and cause, no traceback."""
+    project = make_project_copy(tmp_path / "project")
+
+    result = kedro(project, "run", "--pipelines", "data_processing")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "╭" not in result.stderr
+    message = result.stderr.strip().splitlines()[-3:]
+    assert message[0].startswith("DatasetError: raw_transactions: Failed while loading")
+    assert message[-1].startswith("Cause: FileNotFoundError. Check the dataset's filepath")

@@ -56,6 +56,7 @@ def _observe(predictions: list) -> None:
 
 PredictRequest = api.batch_request(
     TransactionRequest,
+    contract=ScoringRequest,
     field="transactions",
     max_records=MAX_TRANSACTIONS,
     unique=["transaction_id"],
@@ -92,6 +93,8 @@ class FraudDetection:
             output="predictions",
             prediction_fields=list(Prediction.model_fields),
         )
+        _metrics()  # every series at zero from start-up, before the first request
+        api.log_client_errors_briefly()
         api.freeze_startup_heap()
 
     @bentoml.api(
@@ -102,7 +105,7 @@ class FraudDetection:
         max_batch_size=MAX_TRANSACTIONS,
         max_latency_ms=10_000,
     )
-    def predict(self, transactions: list[TransactionRequest]) -> list[api.RowResult]:
+    def predict(self, transactions: api.FrameBatch) -> list[api.RowResult]:
         """Score transactions (one or many, each with its activity aggregates).
 
         Returns, per transaction, the probability of fraud and the decision at the threshold the

@@ -2,10 +2,18 @@
 
 from kedro.config import OmegaConfigLoader
 
+from lab2prod.tracking import TrackingHooks
+
+# With the `tracking` extra (kedro-mlflow), typed parameters one key each, the metrics and reports
+# the catalog marks, and notebook reports go to the MLflow run of every `kedro run`; without it
+# these hooks do nothing. See docs/operations/mlflow.md.
+HOOKS = (TrackingHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # conf/local may override one knob of a parameter group without restating the rest.
-    "merge_strategy": {"parameters": "soft"},
+    # conf/local may override one knob of a parameter group (or of mlflow.yml) without restating
+    # the rest.
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
 }

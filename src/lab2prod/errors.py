@@ -6,6 +6,7 @@ The tree::
      ├── ContractError              a data contract cannot be inferred, used or derived
      ├── RecordError                record() was given a value or name it cannot keep
      ├── ConversionError            a notebook cannot be converted into a pipeline safely
+     ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
@@ -76,6 +77,18 @@ class ConversionError(Lab2ProdError, ValueError):
         self.cell = cell
         self.line = line
         self.construct = construct
+
+
+class TrackingError(Lab2ProdError, ValueError):
+    """A catalog entry's ``metadata.lab2prod.mlflow`` asks for something lab2prod cannot log.
+
+    Attributes:
+        dataset: The catalog entry's name.
+    """
+
+    def __init__(self, message: str, *, dataset: str) -> None:
+        super().__init__(message)
+        self.dataset = dataset
 
 
 class NotebookError(Lab2ProdError):

@@ -3,7 +3,9 @@
 Broken data contracts: when a catalog dataset fails its ``validator:``, Kedro stops the run
 with ``DataValidationError``. These hooks add what a person needs next: every failure case
 written under ``data/08_reporting/validation/``, and, on the command line, the short summary
-instead of a page of traceback (set ``LAB2PROD_TRACEBACK=1`` to see the traceback too).
+instead of a page of traceback (set ``LAB2PROD_TRACEBACK=1`` to see the traceback too). A
+dataset that cannot be read or written (a missing file or bucket, denied access, no connection)
+is reported the same way: Kedro's message, naming the dataset and path, without the traceback.
 """
 
 from __future__ import annotations
@@ -72,7 +74,25 @@ def _is_user_error(error: BaseException) -> bool:
     from kedro.validation import DataValidationError
     from kedro.validation.exceptions import ParameterValidationError
 
-    return isinstance(error, DataValidationError | ParameterValidationError)
+    return isinstance(error, DataValidationError | ParameterValidationError) or (
+        _storage_error(error) is not None
+    )
+
+
+def _storage_error(error: BaseException) -> OSError | None:
+    """The file or storage error (a missing file or bucket, access denied, no connection)
+    behind a dataset's failure to load or save, if that is what it is."""
+    from kedro.io import DatasetError
+
+    if not isinstance(error, DatasetError):
+        return None
+    cause = error.__cause__ or error.__context__
+    seen = 0
+    while cause is not None and seen < 20:
+        if isinstance(cause, OSError):
+            return cause
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None
 
 
 def _message(error: BaseException) -> str:
@@ -83,4 +103,9 @@ def _message(error: BaseException) -> str:
     if isinstance(error, DataValidationError):
         project_path = getattr(error, "project_path", Path.cwd())
         return summary(error, getattr(error, "failure_cases_path", None), project_path)
+    if (cause := _storage_error(error)) is not None:
+        return (
+            f"{type(error).__name__}: {error}\nCause: {type(cause).__name__}. Check the dataset's "
+            "filepath and credentials in conf/ (set LAB2PROD_TRACEBACK=1 to see the traceback)."
+        )
     return f"{type(error).__name__}: {error}"

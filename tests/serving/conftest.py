@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import KEDRO
-from tests.serving.server import isolate_bentoml_home, serving_env
+from tests.conftest import KEDRO, ROOT
+from tests.serving.server import BENTOML, isolate_bentoml_home, serving_env
+
+OFFLINE = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "UV_OFFLINE": "1",
+    "PIP_NO_INDEX": "1",
+}
+"""Environment in which any attempt to reach a package index fails fast."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,3 +57,29 @@ def packaged_model(small_run: Path, tmp_path_factory: pytest.TempPathFactory) ->
         threshold=threshold,
         project=small_run,
     )
+
+
+@dataclass(frozen=True)
+class BuiltBento:
+    """A bento built from the repository root into the packaged model's BentoML home."""
+
+    tag: str
+    path: Path
+    model: PackagedModel
+
+
+@pytest.fixture(scope="session")
+def built_bento(packaged_model: PackagedModel) -> BuiltBento:
+    """`bentoml build` from the repository root, as the docs say, with no network."""
+    result = subprocess.run(
+        [str(BENTOML), "build", "--output", "tag"],
+        cwd=ROOT,
+        env=serving_env(packaged_model.home, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tag = re.search(r"__tag__:(\S+)", result.stdout).group(1)
+    name, version = tag.split(":")
+    return BuiltBento(tag, packaged_model.home / "bentos" / name / version, packaged_model)

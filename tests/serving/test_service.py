@@ -24,14 +24,19 @@ REQUEST = json.loads((ROOT / "tests/fixtures/predict_request.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def server(packaged_model: PackagedModel, tmp_path_factory) -> Iterator[str]:
+def server_log(tmp_path_factory) -> Path:
+    """Where the ``server`` fixture's output goes."""
+    return tmp_path_factory.mktemp("serve") / "bentoml.log"
+
+
+@pytest.fixture(scope="module")
+def server(packaged_model: PackagedModel, server_log: Path) -> Iterator[str]:
     """The service on loopback, from source, at most five transactions per request."""
-    log = tmp_path_factory.mktemp("serve") / "bentoml.log"
     with bentoml_serve(
         SERVICE,
         home=packaged_model.home,
         cwd=ROOT,
-        log=log,
+        log=server_log,
         env={"FRAUD_DETECTION_MAX_TRANSACTIONS": str(MAX_TRANSACTIONS)},
     ) as url:
         yield url
@@ -184,9 +189,9 @@ TX0 = ["transactions", 0]
         pytest.param(
             with_change(customer_id=2**70),
             None,
-            422,
+            400,
             [*TX0, "customer_id"],
-            "64-bit integer",
+            "less than or equal to 9223372036854775807",
             id="int_overflow",
         ),
     ],
@@ -204,6 +209,15 @@ def test_bad_input_gets_a_4xx_naming_the_field_and_the_problem(
     matching = [item for item in error["detail"] if item["loc"] == loc]
     assert matching, f"no detail at {loc}: {error['detail']}"
     assert any(message in item["msg"] for item in matching), matching
+
+
+def test_refused_requests_are_logged_in_one_line_without_a_traceback(server, server_log):
+    """A client's bad request is a line of the log, not a server error with a traceback."""
+    assert post(server, with_change(customer_age=17)).status_code == 400
+
+    log = server_log.read_text(errors="replace")
+    assert "Traceback" not in log
+    assert "Refused /predict [POST]: 400, 1 invalid field(s)" in log
 
 
 def test_one_bad_transaction_refuses_its_request_only(server):

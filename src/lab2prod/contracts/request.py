@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pandera.api.pandas.container import DataFrameSchema
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+"""The range of the int64 columns a batch is built of."""
 # pandera check name -> (pydantic constraint, statistic holding its value)
 _BOUNDS: dict[str, tuple[str, str]] = {
     "greater_than": ("gt", "min_value"),
@@ -116,6 +118,12 @@ def _field(schema_name: str | None, column_name: str, column: Any) -> tuple[Any,
                 constraints["min_length"] = stats["min_value"]
             if stats.get("max_value") is not None:
                 constraints["max_length"] = stats["max_value"]
+    if kind is int and allowed is None:
+        # The batch holds int64: a larger integer is the field's error, not the service's.
+        if "ge" not in constraints and "gt" not in constraints:
+            constraints["ge"] = _INT64_MIN
+        if "le" not in constraints and "lt" not in constraints:
+            constraints["le"] = _INT64_MAX
     annotation: Any = Literal[allowed] if allowed is not None else kind
     if kind is not dt.datetime and allowed is None:
         constraints["strict"] = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,9 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import JSONResponse, Response
 
 from lab2prod.errors import ModelMismatchError, ServingError
+from lab2prod.serving import batching
+from lab2prod.serving.batching import FrameBatch
+from lab2prod.serving.columnar import ColumnarReader
 from lab2prod.serving.frames import ContractBatch, RowError
 
 if TYPE_CHECKING:
@@ -42,12 +46,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchScorer",
     "ContractService",
+    "FrameBatch",
     "RowResult",
     "batch_request",
     "batch_response",
     "env_int",
     "freeze_startup_heap",
     "load_scorer",
+    "log_client_errors_briefly",
     "pinned_tag",
 ]
 
@@ -92,12 +98,19 @@ class BatchScorer:
         self.tag = tag
         self.prediction_fields = tuple(prediction_fields)
 
-    def __call__(self, records: Sequence[BaseModel]) -> list[RowResult]:
+    def __call__(self, records: Sequence[BaseModel] | FrameBatch) -> list[RowResult]:
         """Score ``records``; a record that breaks the contract gets its errors instead.
 
         One frame and one pipeline call for the whole batch, however many requests it merges.
+
+        Args:
+            records: Validated request records, or the batch's frame already built from them
+                (what the request models of :func:`batch_request` with a contract give).
         """
-        frame, errors = self.batch.frame(records)
+        if isinstance(records, FrameBatch):
+            frame, errors = records.frame, []
+        else:
+            frame, errors = self.batch.frame(records)
         errors += self.batch.check(frame)
         by_row: dict[int, list[RowError]] = {}
         for error in errors:
@@ -201,6 +214,33 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class _BriefClientErrors(logging.Filter):
+    """Turns BentoML's ERROR-with-traceback for a refused request into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValidationError):
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            record.msg = (
+                record.msg.replace("Exception on", "Refused") + ": 400, %d invalid field(s)"
+            )
+            record.args = (*(record.args or ()), exc.error_count())
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def log_client_errors_briefly() -> None:
+    """Log each request refused with a 400 as one INFO line, not an ERROR with a traceback.
+
+    BentoML logs every invalid request body as a server error with the full traceback: a
+    client sending bad data would fill the log and cost the server CPU on every request. The
+    client still gets its 400 naming each field. Call once, at the service's start-up.
+    """
+    serve_logger = logging.getLogger("bentoml._internal.server.http_app")
+    if not any(isinstance(f, _BriefClientErrors) for f in serve_logger.filters):
+        serve_logger.addFilter(_BriefClientErrors())
+
+
 def project_pipeline(project: str, name: str, *, tag: str) -> Any:
     """The pipeline ``name`` of Kedro project ``project``, loaded without a session.
 
@@ -249,15 +289,28 @@ class _BatchRequest(bentoml.IODescriptor):
 
     records_field: ClassVar[str]
     on_reject: ClassVar[Callable[[str], None] | None] = None
+    batch: ClassVar[ContractBatch | None] = None
+    reader: ClassVar[ColumnarReader | None] = None
 
     @classmethod
     async def from_http_request(cls, request: Request, serde: Any) -> Any:
+        if cls.batch is not None and cls.reader is not None:
+            columns = cls.reader.read(await request.body())
+            if columns is not None:
+                frame = cls.batch.from_columns(columns)
+                return cls.model_construct(**{cls.records_field: FrameBatch(frame)})
         try:
-            return await super().from_http_request(request, serde)
+            parsed = await super().from_http_request(request, serde)
+            if cls.batch is None:
+                return parsed
+            frame, errors = cls.batch.frame(getattr(parsed, cls.records_field))
+            if errors:
+                raise _validation_error(cls.__name__, cls.records_field, errors)
         except ValidationError as exc:
             if cls.on_reject is not None:
                 cls.on_reject(_rejection_reason(exc, cls.records_field))
             raise
+        return cls.model_construct(**{cls.records_field: FrameBatch(frame)})
 
     @classmethod
     def openapi_components(cls, name: str) -> dict[str, Any]:
@@ -272,6 +325,21 @@ def _openapi_components(model: type[BaseModel]) -> dict[str, Any]:
     defs = schema.pop("$defs", {})
     schema["title"] = model.__name__
     return {model.__name__: Schema(**schema), **{k: Schema(**v) for k, v in defs.items()}}
+
+
+def _validation_error(title: str, field: str, errors: list[RowError]) -> ValidationError:
+    """Records the request model took but the batch cannot represent, as the 400 of a field."""
+    return ValidationError.from_exception_data(
+        title,
+        [
+            {
+                "type": PydanticCustomError(error.type, error.msg),
+                "loc": (field, error.row, *error.loc),
+                "input": None,
+            }
+            for error in errors
+        ],
+    )
 
 
 def _rejection_reason(exc: ValidationError, field: str) -> str:
@@ -317,8 +385,15 @@ def batch_request(
     example: Mapping[str, Any] | None = None,
     on_reject: Callable[[str], None] | None = None,
     name: str = "PredictRequest",
+    contract: Any = None,
 ) -> type[bentoml.IODescriptor]:
     """The request model of a scoring route: ``{field: [record, ...]}``.
+
+    With ``contract``, the route's function receives each request's records as the batch's
+    typed frame, a :class:`FrameBatch` (BentoML's adaptive batching concatenates them), built
+    straight from the
+    JSON body when the :class:`~lab2prod.serving.columnar.ColumnarReader` can prove the request
+    valid, else from the records the request model validated (which then reports any error).
 
     Args:
         record: The pydantic model of one record (derived from the training contract).
@@ -329,6 +404,7 @@ def batch_request(
         example: One valid record, shown as the example request in the OpenAPI docs.
         on_reject: Called with the reason of each invalid request, for the metrics.
         name: The model's name in the OpenAPI docs.
+        contract: The pandera contract ``record`` was derived from.
 
     Returns:
         A BentoML IO model: pass it as ``input_spec`` of a ``@bentoml.api``.
@@ -359,6 +435,10 @@ def batch_request(
     model.model_rebuild(force=True)
     model.records_field = field
     model.on_reject = staticmethod(on_reject) if on_reject else None
+    if contract is not None:
+        batching.register()
+        model.batch = ContractBatch(contract)
+        model.reader = ColumnarReader(record, field=field, max_records=max_records, unique=unique)
     return model
 
 

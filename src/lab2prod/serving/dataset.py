@@ -15,6 +15,10 @@ The node that feeds it stays free of Kedro and BentoML: it returns a plain dict 
 Kedro run id, training data fingerprint, package versions) and writes one new BentoML model
 version per save. BentoML is imported only when a model is saved or loaded, so declaring the
 dataset costs ``kedro`` nothing at start-up.
+
+When an MLflow run is active (kedro-mlflow opens one per ``kedro run`` with the ``tracking``
+extra), the model also names it (metadata ``provenance.mlflow``, label ``mlflow_run_id``) and
+the run names the model (tag ``bentoml.model_tag``). mlflow is never imported to find out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, Version
 
+from lab2prod import tracking
 from lab2prod.errors import PackageError
 from lab2prod.serving import provenance
 from lab2prod.serving.package import RESERVED_METADATA, ModelPackage, read_package, write_package
@@ -112,11 +117,19 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
             PackageError: If a key is unknown, ``artifacts`` is empty, or a value cannot be
                 stored.
         """
-        package = self._package(data)
-        tag = write_package(package, name=self._name, labels=self._labels)
+        # The MLflow run kedro-mlflow opened for this `kedro run`, if any: the model names the
+        # run (metadata, label) and the run names the model (tag).
+        run = tracking.active_run()
+        package = self._package(data, run)
+        labels = {**self._labels, **({tracking.RUN_ID_LABEL: run.run_id} if run else {})}
+        tag = write_package(package, name=self._name, labels=labels)
+        if run is not None:
+            tracking.set_run_tags(run, {tracking.MODEL_TAG: tag})
         self._logger.info("Saved model %s to the BentoML model store", tag)
 
-    def _package(self, data: Mapping[str, Any]) -> ModelPackage:
+    def _package(
+        self, data: Mapping[str, Any], run: tracking.MlflowRun | None = None
+    ) -> ModelPackage:
         if not isinstance(data, Mapping):
             raise PackageError(
                 f"BentoModelDataset saves a dict with keys {list(_PACKAGE_KEYS)}, got "
@@ -143,7 +156,7 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
                 f"Metadata key(s) {taken} are the package's own; rename them",
                 key="metadata",
             )
-        metadata["provenance"] = self._provenance(data.get("training_data"))
+        metadata["provenance"] = self._provenance(data.get("training_data"), run)
         return ModelPackage(
             pipeline=self._pipeline,
             artifacts=dict(data["artifacts"]),
@@ -154,7 +167,9 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
             metadata=metadata,
         )
 
-    def _provenance(self, training_data: Any) -> dict[str, Any]:
+    def _provenance(
+        self, training_data: Any, run: tracking.MlflowRun | None = None
+    ) -> dict[str, Any]:
         return {
             "git": provenance.git_state(self._project_dir or Path.cwd()),
             "kedro_run_id": self._version.save if self._version else None,
@@ -162,6 +177,8 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
                 provenance.fingerprint(training_data) if training_data is not None else None
             ),
             "packages": provenance.package_versions(self._packages),
+            # Only with an MLflow run: without tracking, the package is what it always was.
+            **({"mlflow": run.as_dict()} if run is not None else {}),
         }
 
     def _request_schema(self) -> dict[str, Any] | None:

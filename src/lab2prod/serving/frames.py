@@ -11,7 +11,7 @@ functions on the batch costs ~4 ms for 64 rows, and tells which rows fail.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,22 @@ class ContractBatch:
             for name, kind in self._kinds.items()
         }
         return pd.DataFrame(columns, index=pd.RangeIndex(len(records))), errors
+
+    def from_columns(self, columns: Mapping[str, Any]) -> pd.DataFrame:
+        """Build the batch from columns a :class:`~lab2prod.serving.columnar.ColumnarReader`
+        accepted: the same frame :meth:`frame` builds from the same records.
+
+        Numpy arrays are taken as they are (already typed); lists (strings, booleans) are
+        converted as in :meth:`frame`, where only integers and timestamps can fail.
+        """
+        data = {
+            name: values
+            if isinstance(values := columns[name], np.ndarray)
+            else self._column(name, kind, values, [])
+            for name, kind in self._kinds.items()
+        }
+        length = len(next(iter(columns.values()))) if columns else 0
+        return pd.DataFrame(data, index=pd.RangeIndex(length))
 
     def check(self, frame: pd.DataFrame) -> list[RowError]:
         """Run the contract's checks that no single field can express, row by row.

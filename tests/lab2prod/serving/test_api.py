@@ -282,3 +282,39 @@ def test_many_observations_equal_one_by_one_observations():
         ]
 
     assert samples("many") == samples("one")
+
+
+def test_refused_requests_are_logged_as_one_info_line(caplog):
+    """BentoML's ERROR-with-traceback for a 400 becomes one INFO line; other errors stay."""
+    import logging
+
+    from bentoml._internal.server.http_app import log_exception
+    from pydantic import BaseModel, ValidationError
+
+    from lab2prod.serving.api import log_client_errors_briefly
+
+    class Record(BaseModel):
+        x: int
+
+    class HttpRequest:
+        url = type("Url", (), {"path": "/predict"})
+        method = "POST"
+
+    log_client_errors_briefly()
+    with caplog.at_level(logging.INFO):
+        try:
+            Record.model_validate({"x": "a"})
+        except ValidationError:
+            log_exception(HttpRequest)
+        try:
+            raise RuntimeError("a bug of the service")
+        except RuntimeError:
+            log_exception(HttpRequest)
+
+    refused, bug = caplog.records
+    assert (refused.levelname, refused.getMessage(), refused.exc_info) == (
+        "INFO",
+        "Refused /predict [POST]: 400, 1 invalid field(s)",
+        None,
+    )
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
