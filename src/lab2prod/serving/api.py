@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -39,6 +39,7 @@ from lab2prod.serving.columnar import ColumnarReader
 from lab2prod.serving.frames import ContractBatch, RowError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from starlette.requests import Request
 
     from lab2prod.serving.compiled import CompiledPipeline
@@ -61,9 +62,13 @@ _REF = "#/components/schemas/{model}"
 _ERROR_BODY = "ErrorBody"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowResult:
-    """The outcome for one record: its prediction, or why it cannot have one."""
+    """The outcome for one record: its prediction, or why it cannot have one.
+
+    Not frozen: a batch makes one per record, and a frozen dataclass's ``__init__`` costs half
+    again as much (0.9 against 0.6 ms for 1,000).
+    """
 
     model: str
     prediction: Mapping[str, Any] | None = None
@@ -112,19 +117,29 @@ class BatchScorer:
         else:
             frame, errors = self.batch.frame(records)
         errors += self.batch.check(frame)
+        if not errors:  # the common case: every record scored, in order
+            return [
+                RowResult(
+                    self.tag, prediction=dict(zip(self.prediction_fields, values, strict=True))
+                )
+                for values in self._predict(frame)
+            ]
         by_row: dict[int, list[RowError]] = {}
         for error in errors:
             by_row.setdefault(error.row, []).append(error)
-        good = frame if not by_row else frame.drop(index=list(by_row))
+        good = frame.drop(index=list(by_row))
         results = [RowResult(self.tag, errors=tuple(by_row.get(i, ()))) for i in range(len(frame))]
         if len(good):
-            (output,) = self.compiled(**{self.compiled.inputs[0]: good}).values()
-            columns = [output[name].tolist() for name in self.prediction_fields]
-            for row, values in zip(good.index, zip(*columns, strict=True), strict=True):
+            for row, values in zip(good.index, self._predict(good), strict=True):
                 results[row] = RowResult(
                     self.tag, prediction=dict(zip(self.prediction_fields, values, strict=True))
                 )
         return results
+
+    def _predict(self, frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+        """The prediction fields of each row of ``frame``, as Python values."""
+        (output,) = self.compiled(**{self.compiled.inputs[0]: frame}).values()
+        return zip(*(output[name].tolist() for name in self.prediction_fields), strict=True)
 
 
 def load_scorer(

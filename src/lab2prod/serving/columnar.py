@@ -76,10 +76,11 @@ class ColumnarReader:
         self.max_records = max_records
         self.unique = tuple(unique)
         columns = [_column(name, info) for name, info in record.model_fields.items()]
-        self.enabled = all(column is not None for column in columns) and bool(columns)
+        self.enabled = (
+            bool(columns) and all(column is not None for column in columns) and _plain(record)
+        )
         self._columns: list[_Column] = [c for c in columns if c is not None]
         self._names = [c.name for c in self._columns]
-        self._keys = set(self._names)
         self._get = operator.itemgetter(*self._names) if self._names else None
 
     def read(self, body: bytes) -> dict[str, Any] | None:
@@ -100,14 +101,18 @@ class ColumnarReader:
         records = document[self.field]
         if not isinstance(records, list) or not 1 <= len(records) <= self.max_records:
             return None
-        keys = self._keys
+        # As many keys as fields, and every field found: exactly the fields.
+        width = len(self._names)
         for record in records:
-            if type(record) is not dict or record.keys() != keys:
+            if type(record) is not dict or len(record) != width:
                 return None
-        if len(self._names) == 1:
-            rows: Any = ([self._get(r)] for r in records)  # type: ignore[misc]
-        else:
-            rows = map(self._get, records)  # type: ignore[arg-type]
+        try:
+            if width == 1:
+                rows: Any = [[self._get(r)] for r in records]  # type: ignore[misc]
+            else:
+                rows = list(map(self._get, records))  # type: ignore[arg-type]
+        except KeyError:
+            return None
         values = dict(zip(self._names, map(list, zip(*rows, strict=True)), strict=True))
         columns: dict[str, Any] = {}
         for column in self._columns:
@@ -119,6 +124,33 @@ class ColumnarReader:
             if len(set(values[name])) != len(records):
                 return None
         return columns
+
+
+# Model settings that do not change which values a record takes, or how they read.
+_NEUTRAL_CONFIG = {"title", "json_schema_extra", "allow_inf_nan", "extra"}
+
+
+def _plain(record: type[BaseModel]) -> bool:
+    """Whether the record model takes fields exactly as their annotations say: no validators,
+    aliases or settings that transform values (``str_strip_whitespace``, say)."""
+    config = record.model_config
+    decorators = record.__pydantic_decorators__
+    return (
+        set(config) <= _NEUTRAL_CONFIG
+        and config.get("extra") == "forbid"
+        and not any(
+            (
+                decorators.validators,
+                decorators.field_validators,
+                decorators.model_validators,
+                decorators.root_validators,
+            )
+        )
+        and all(
+            info.alias is None and info.validation_alias is None
+            for info in record.model_fields.values()
+        )
+    )
 
 
 def _column(name: str, info: FieldInfo) -> _Column | None:

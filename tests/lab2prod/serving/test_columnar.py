@@ -9,7 +9,7 @@ from typing import Annotated
 
 import pandas as pd
 import pytest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fraud_detection.request import EXAMPLE_TRANSACTION, TransactionRequest
 from fraud_detection.schemas import ScoringRequest
@@ -165,13 +165,51 @@ def test_random_requests_agree_with_the_request_model():
     assert accepted > 50 and refused > 50  # both sides of the table were exercised
 
 
-def test_a_constraint_it_does_not_know_turns_the_fast_path_off():
-    """A request model with, say, a pattern on a field is left entirely to pydantic."""
+class _Coded(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(strict=True)]
 
-    class Coded(BaseModel):
-        code: Annotated[str, Field(pattern=r"^[A-Z]{3}$", strict=True)]
 
-    reader = ColumnarReader(Coded, field="records", max_records=10)
+class _Stripped(_Coded):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Upper(_Coded):
+    @field_validator("code")
+    @classmethod
+    def upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class _Patterned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(pattern=r"^[A-Z]{3}$", strict=True)]
+
+
+class _Aliased(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(strict=True, alias="Code")]
+
+
+class _Lenient(BaseModel):
+    code: Annotated[str, Field(strict=True)]
+
+
+def test_a_plain_model_takes_the_fast_path():
+    """The control: a strict str field, extra fields forbidden."""
+    assert ColumnarReader(_Coded, field="records", max_records=10).read(
+        b'{"records": [{"code": "abc"}]}'
+    ) == {"code": ["abc"]}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [_Stripped, _Upper, _Patterned, _Aliased, _Lenient],
+    ids=["strips-whitespace", "field-validator", "pattern", "alias", "extra-allowed"],
+)
+def test_what_it_cannot_prove_turns_the_fast_path_off(model):
+    """Settings, validators or constraints it does not know leave the model to pydantic."""
+    reader = ColumnarReader(model, field="records", max_records=10)
 
     assert reader.enabled is False
     assert reader.read(b'{"records": [{"code": "abc"}]}') is None
