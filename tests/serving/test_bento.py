@@ -3,54 +3,26 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib.metadata import version
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.serving.conftest import PackagedModel
+from tests.serving.conftest import OFFLINE, BuiltBento
 from tests.serving.server import BENTOML, bentoml_serve, serving_env
 
-# Any attempt to reach a package index fails fast: the build must not need one.
-OFFLINE = {
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "UV_OFFLINE": "1",
-    "PIP_NO_INDEX": "1",
-}
 REQUEST = json.loads((ROOT / "tests/fixtures/predict_request.json").read_text())
 
 
-@dataclass(frozen=True)
-class Built:
-    tag: str
-    path: Path
-    model: PackagedModel
-
-
 @pytest.fixture(scope="module")
-def built(packaged_model: PackagedModel) -> Built:
-    """A bento built from the repository root, as the docs say, with no network."""
-    result = subprocess.run(
-        [str(BENTOML), "build", "--output", "tag"],
-        cwd=ROOT,
-        env=serving_env(packaged_model.home, **OFFLINE),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    tag = re.search(r"__tag__:(\S+)", result.stdout).group(1)
-    name, version_ = tag.split(":")
-    return Built(tag, packaged_model.home / "bentos" / name / version_, packaged_model)
+def built(built_bento: BuiltBento) -> BuiltBento:
+    """The bento built from the repository root, offline (tests/serving/conftest.py)."""
+    return built_bento
 
 
 @pytest.mark.slow
@@ -105,7 +77,7 @@ def test_exported_bento_carries_the_model_files(built, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def bento_server(built: Built, tmp_path_factory) -> Iterator[str]:
+def bento_server(built: BuiltBento, tmp_path_factory) -> Iterator[str]:
     """`bentoml serve <tag>` of the built bento, started away from the repository."""
     workdir = tmp_path_factory.mktemp("elsewhere")
     with bentoml_serve(
