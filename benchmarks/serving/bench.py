@@ -79,7 +79,7 @@ from fraud_detection.request import TransactionRequest
 from fraud_detection.schemas import ScoringRequest
 from fraud_detection.pipelines.inference import create_pipeline
 from lab2prod.serving import compile_pipeline, read_package
-from lab2prod.serving.api import FrameBatch, batch_request, load_scorer
+from lab2prod.serving.api import ColumnBatch, batch_request, load_scorer
 
 tag, path = sys.argv[1], sys.argv[2]
 frame = pd.read_parquet(path)
@@ -105,10 +105,10 @@ with threadpool_limits(1, user_api="openmp"):
 
     def request_model_path():
         records = request.model_validate_json(first).transactions
-        return scorer(FrameBatch(request.batch.frame(records)[0]))
+        return scorer(ColumnBatch(request.batch.record_columns(records)[0], len(records)))
 
     def columnar_path():
-        return scorer(FrameBatch(request.batch.from_columns(request.reader.read(first))))
+        return scorer(ColumnBatch(request.reader.read(first), 1000))
 
     print(json.dumps({
         "single_calls_per_s": rate(lambda: compiled(scoring_input=one)),

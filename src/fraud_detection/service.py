@@ -109,7 +109,7 @@ class FraudDetection:
         max_batch_size=MAX_TRANSACTIONS,
         max_latency_ms=10_000,
     )
-    def predict(self, transactions: api.FrameBatch) -> list[api.RowResult]:
+    def predict(self, transactions: api.ColumnBatch) -> list[api.RowResult]:
         """Score transactions (one or many, each with its activity aggregates).
 
         Returns, per transaction, the probability of fraud and the decision at the threshold the

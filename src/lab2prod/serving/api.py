@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 
 from lab2prod.errors import ModelMismatchError, ServingError
 from lab2prod.serving import batching
-from lab2prod.serving.batching import FrameBatch
+from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.columnar import ColumnarReader
 from lab2prod.serving.frames import ContractBatch, RowError
 
@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchScorer",
+    "ColumnBatch",
     "ContractService",
-    "FrameBatch",
     "RowResult",
     "batch_request",
     "batch_response",
@@ -103,17 +103,17 @@ class BatchScorer:
         self.tag = tag
         self.prediction_fields = tuple(prediction_fields)
 
-    def __call__(self, records: Sequence[BaseModel] | FrameBatch) -> list[RowResult]:
+    def __call__(self, records: Sequence[BaseModel] | ColumnBatch) -> list[RowResult]:
         """Score ``records``; a record that breaks the contract gets its errors instead.
 
         One frame and one pipeline call for the whole batch, however many requests it merges.
 
         Args:
-            records: Validated request records, or the batch's frame already built from them
-                (what the request models of :func:`batch_request` with a contract give).
+            records: Validated request records, or the batch's columns (what the request
+                models of :func:`batch_request` with a contract give, merged by BentoML).
         """
-        if isinstance(records, FrameBatch):
-            frame, errors = records.frame, []
+        if isinstance(records, ColumnBatch):
+            frame, errors = self.batch.from_columns(records.columns, len(records)), []
         else:
             frame, errors = self.batch.frame(records)
         errors += self.batch.check(frame)
@@ -312,20 +312,21 @@ class _BatchRequest(bentoml.IODescriptor):
         if cls.batch is not None and cls.reader is not None:
             columns = cls.reader.read(await request.body())
             if columns is not None:
-                frame = cls.batch.from_columns(columns)
-                return cls.model_construct(**{cls.records_field: FrameBatch(frame)})
+                length = len(next(iter(columns.values())))
+                return cls.model_construct(**{cls.records_field: ColumnBatch(columns, length)})
         try:
             parsed = await super().from_http_request(request, serde)
             if cls.batch is None:
                 return parsed
-            frame, errors = cls.batch.frame(getattr(parsed, cls.records_field))
+            records = getattr(parsed, cls.records_field)
+            columns, errors = cls.batch.record_columns(records)
             if errors:
                 raise _validation_error(cls.__name__, cls.records_field, errors)
         except ValidationError as exc:
             if cls.on_reject is not None:
                 cls.on_reject(_rejection_reason(exc, cls.records_field))
             raise
-        return cls.model_construct(**{cls.records_field: FrameBatch(frame)})
+        return cls.model_construct(**{cls.records_field: ColumnBatch(columns, len(records))})
 
     @classmethod
     def openapi_components(cls, name: str) -> dict[str, Any]:
@@ -405,7 +406,7 @@ def batch_request(
     """The request model of a scoring route: ``{field: [record, ...]}``.
 
     With ``contract``, the route's function receives each request's records as the batch's
-    typed frame, a :class:`FrameBatch` (BentoML's adaptive batching concatenates them), built
+    columns, a :class:`ColumnBatch` (BentoML's adaptive batching concatenates them), read
     straight from the
     JSON body when the :class:`~lab2prod.serving.columnar.ColumnarReader` can prove the request
     valid, else from the records the request model validated (which then reports any error).

@@ -1,71 +1,98 @@
-"""Request frames through BentoML's adaptive batching.
+"""Request records through BentoML's adaptive batching, as columns.
 
-A scoring route that receives each request as the batch's typed frame needs BentoML to merge
-the frames of concurrent requests into one, and to know how many records each holds. BentoML
-picks how by the input's type (its data containers); its own pandas container reports a
-frame's shape where the dispatcher expects a row count, so frames travel wrapped in
-:class:`FrameBatch`, with a container of its own.
+Each request reaches the scoring route as a :class:`ColumnBatch`: its records as the batch's
+columns (numpy arrays, or lists converted once per merged batch). BentoML's dispatcher merges
+concurrent requests by concatenating the columns, and the scorer builds one frame per merged
+batch: a frame per request would cost more than scoring a single-record request does. BentoML
+picks how to merge by the input's type (its data containers), so the type comes with a
+container of its own, registered with BentoML's registry.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from bentoml._internal.runner.container import DataContainer, DataContainerRegistry
 
-__all__ = ["FrameBatch", "register"]
+__all__ = ["ColumnBatch", "register"]
 
 
 @dataclass(frozen=True, slots=True)
-class FrameBatch:
-    """Records of one request, or of a merged batch of them, as one typed frame."""
+class ColumnBatch:
+    """Records of one request, or of a merged batch of them, as columns.
 
-    frame: pd.DataFrame
+    Attributes:
+        columns: Column name to values (a numpy or pandas array, or a list), all ``length``
+            long, in the contract's order.
+        length: The number of records.
+    """
+
+    columns: Mapping[str, Any]
+    length: int
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return self.length
+
+    def rows(self, start: int, end: int) -> ColumnBatch:
+        """Records ``start`` to ``end`` (excluded)."""
+        return ColumnBatch({k: v[start:end] for k, v in self.columns.items()}, end - start)
 
 
-class _FrameBatchContainer(DataContainer[FrameBatch, FrameBatch]):
-    """How BentoML's dispatcher merges and counts :class:`FrameBatch` inputs (in-process
-    only: a frame batch is never sent to another process)."""
+def concat(batches: Sequence[ColumnBatch]) -> ColumnBatch:
+    """One batch of the records of ``batches``, in order."""
+    if len(batches) == 1:
+        return batches[0]
+    names = batches[0].columns
+    return ColumnBatch(
+        {name: _concat([batch.columns[name] for batch in batches]) for name in names},
+        sum(len(batch) for batch in batches),
+    )
+
+
+def _concat(parts: list[Any]) -> Any:
+    if all(isinstance(part, list) for part in parts):
+        return list(itertools.chain.from_iterable(parts))
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return np.concatenate(parts)
+    # Mixed kinds (a nullable column as a pandas array beside numpy ones): pandas finds the
+    # common dtype.
+    return pd.concat([pd.Series(part) for part in parts], ignore_index=True).array
+
+
+class _ColumnBatchContainer(DataContainer[ColumnBatch, ColumnBatch]):
+    """How BentoML's dispatcher merges, splits and counts :class:`ColumnBatch` inputs
+    (in-process only: a column batch is never sent to another process)."""
 
     @classmethod
     def batches_to_batch(
-        cls, batches: Sequence[FrameBatch], batch_dim: int = 0
-    ) -> tuple[FrameBatch, list[int]]:
-        indices = [0, *itertools.accumulate(len(batch) for batch in batches)]
-        if len(batches) == 1:
-            return batches[0], indices
-        frames = [batch.frame for batch in batches]
-        return FrameBatch(pd.concat(frames, ignore_index=True)), indices
+        cls, batches: Sequence[ColumnBatch], batch_dim: int = 0
+    ) -> tuple[ColumnBatch, list[int]]:
+        return concat(batches), [0, *itertools.accumulate(len(batch) for batch in batches)]
 
     @classmethod
     def batch_to_batches(
-        cls, batch: FrameBatch, indices: Sequence[int], batch_dim: int = 0
-    ) -> list[FrameBatch]:
-        return [
-            FrameBatch(batch.frame.iloc[start:end].reset_index(drop=True))
-            for start, end in itertools.pairwise(indices)
-        ]
+        cls, batch: ColumnBatch, indices: Sequence[int], batch_dim: int = 0
+    ) -> list[ColumnBatch]:
+        return [batch.rows(start, end) for start, end in itertools.pairwise(indices)]
 
     @classmethod
-    def get_batch_size(cls, batch: FrameBatch, batch_dim: int) -> int:
+    def get_batch_size(cls, batch: ColumnBatch, batch_dim: int) -> int:
         return len(batch)
 
     @classmethod
-    def to_payload(cls, batch: FrameBatch, batch_dim: int) -> Any:
-        raise NotImplementedError("A FrameBatch stays in the process that built it")
+    def to_payload(cls, batch: ColumnBatch, batch_dim: int) -> Any:
+        raise NotImplementedError("A ColumnBatch stays in the process that built it")
 
     @classmethod
-    def from_payload(cls, payload: Any) -> FrameBatch:
-        raise NotImplementedError("A FrameBatch stays in the process that built it")
+    def from_payload(cls, payload: Any) -> ColumnBatch:
+        raise NotImplementedError("A ColumnBatch stays in the process that built it")
 
 
 def register() -> None:
-    """Tell BentoML's dispatcher how to merge :class:`FrameBatch` inputs (idempotent)."""
-    DataContainerRegistry.register_container(FrameBatch, FrameBatch, _FrameBatchContainer)
+    """Tell BentoML's dispatcher how to merge :class:`ColumnBatch` inputs (idempotent)."""
+    DataContainerRegistry.register_container(ColumnBatch, ColumnBatch, _ColumnBatchContainer)

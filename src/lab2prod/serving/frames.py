@@ -35,6 +35,8 @@ _FIELD_CHECKS = frozenset(
     }
 )
 _INT64 = np.iinfo(np.int64)
+# Column kinds converted per request, where a value can fail to fit; the others per batch.
+_CONVERTED_EARLY = frozenset({"int", "float", "datetime"})
 # Training data is read from parquet with microsecond timestamps (docs/data.md).
 _TIMESTAMP_DTYPE = "datetime64[us]"
 
@@ -92,31 +94,42 @@ class ContractBatch:
             timestamp beyond pandas' range); their rows hold placeholders and must not be
             scored.
         """
+        columns, errors = self.record_columns(records)
+        return self.from_columns(columns, len(records)), errors
+
+    def record_columns(self, records: Sequence[BaseModel]) -> tuple[dict[str, Any], list[RowError]]:
+        """The records as the batch's columns, for :meth:`from_columns`.
+
+        Numbers and timestamps are converted here, where a value can fail to fit (the errors
+        returned); strings and booleans stay lists, converted once per merged batch.
+        """
         errors: list[RowError] = []
         # One transposition in C instead of a getattr per field per record (4x faster).
         names = list(type(records[0]).model_fields) if records else list(self._kinds)
         rows = (r.__dict__.values() for r in records)
         values = dict(zip(names, map(list, zip(*rows, strict=True)), strict=False))
-        columns = {
-            name: self._column(name, kind, values.get(name, []), errors)
-            for name, kind in self._kinds.items()
-        }
-        return pd.DataFrame(columns, index=pd.RangeIndex(len(records))), errors
+        columns: dict[str, Any] = {}
+        for name, kind in self._kinds.items():
+            column = values.get(name, [])
+            if kind in _CONVERTED_EARLY:
+                column = self._column(name, kind, column, errors)
+            columns[name] = column
+        return columns, errors
 
-    def from_columns(self, columns: Mapping[str, Any]) -> pd.DataFrame:
-        """Build the batch from columns a :class:`~lab2prod.serving.columnar.ColumnarReader`
-        accepted: the same frame :meth:`frame` builds from the same records.
+    def from_columns(self, columns: Mapping[str, Any], length: int) -> pd.DataFrame:
+        """Build the batch from columns: those of :meth:`record_columns`, or those a
+        :class:`~lab2prod.serving.columnar.ColumnarReader` accepted (the same for the same
+        records), or several of either concatenated.
 
-        Numpy arrays are taken as they are (already typed); lists (strings, booleans) are
-        converted as in :meth:`frame`, where only integers and timestamps can fail.
+        Lists (strings, booleans) are converted as :meth:`frame` does; arrays are taken as they
+        are (already typed).
         """
         data = {
-            name: values
-            if isinstance(values := columns[name], np.ndarray)
-            else self._column(name, kind, values, [])
+            name: self._column(name, kind, values, [])
+            if isinstance(values := columns[name], list)
+            else values
             for name, kind in self._kinds.items()
         }
-        length = len(next(iter(columns.values()))) if columns else 0
         return pd.DataFrame(data, index=pd.RangeIndex(length))
 
     def check(self, frame: pd.DataFrame) -> list[RowError]:
