@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,19 @@ def make_project_copy(dest: Path) -> Path:
     for layer in LAYERS:
         (dest / "data" / layer).mkdir(parents=True)
     return dest
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stop a server started with ``start_new_session=True`` and everything it spawned: first
+    politely (SIGTERM), then by force."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def kedro(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

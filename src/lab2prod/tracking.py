@@ -279,20 +279,19 @@ def _typed_parameter(value: Any) -> dict[str, Any] | None:
 
 
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """The leaves of ``value`` (nested dicts), keyed by their dotted path under ``prefix``."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _flatten(item, f"{prefix}.{key}")
+            yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
     else:
         yield prefix, value
 
 
 def _numbers(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """The numbers in ``value`` (nested dicts), keyed by their dotted path; booleans left out."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _numbers(item, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        yield prefix, value
+    """The numbers among the leaves of ``value``; booleans left out."""
+    for key, leaf in _flatten(value, prefix):
+        if isinstance(leaf, numbers.Real) and not isinstance(leaf, bool):
+            yield key, leaf
 
 
 def _local_file(dataset: AbstractDataset) -> Path | None:

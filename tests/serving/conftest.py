@@ -83,3 +83,18 @@ def built_bento(packaged_model: PackagedModel) -> BuiltBento:
     tag = re.search(r"__tag__:(\S+)", result.stdout).group(1)
     name, version = tag.split(":")
     return BuiltBento(tag, packaged_model.home / "bentos" / name / version, packaged_model)
+
+
+@pytest.fixture(scope="session")
+def exported_bento(built_bento: BuiltBento, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`bentoml export` of the built bento: the archive containerize and a copy elsewhere use."""
+    archive = tmp_path_factory.mktemp("export") / "fraud_detection.bento"
+    result = subprocess.run(
+        [str(BENTOML), "export", built_bento.tag, str(archive)],
+        env=serving_env(built_bento.model.home, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return archive

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from typing import Any
 
 import httpx
 import pandas as pd
+
+from tests.conftest import stop_process_group
 
 BENTOML = Path(sys.executable).with_name("bentoml")
 SERVICE = "fraud_detection.service:FraudDetection"
@@ -99,7 +100,7 @@ def bentoml_serve(
         _wait_ready(url, process, log, timeout)
         yield url
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -114,17 +115,6 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float) 
             pass
         time.sleep(0.25)
     raise AssertionError(f"bentoml serve not ready after {timeout:.0f} s:\n{_tail(log)}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def _tail(log: Path, chars: int = 4000) -> str:

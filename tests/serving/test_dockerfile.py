@@ -23,7 +23,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.deploy.manifests import container, container_env, only, secret_env
 from tests.serving.conftest import OFFLINE, BuiltBento
-from tests.serving.server import BENTOML, bentoml_serve, serving_env
+from tests.serving.server import bentoml_serve
 
 HADOLINT = Path(sys.executable).with_name("hadolint")
 HADOLINT_CONFIG = ROOT / "deploy/hadolint.yaml"
@@ -116,19 +116,12 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_image_serves_with_the_deployments_environment_on_a_read_only_root(built_bento, tmp_path):
+def test_image_serves_with_the_deployments_environment_on_a_read_only_root(
+    built_bento, exported_bento, tmp_path
+):
     """The exported bento, laid out as in the image and served as the pod would serve it: the
     probes answer without the token, /predict needs it, the packed model scores, and nothing is
     written outside the pod's /tmp volume."""
-    archive = tmp_path / "fraud_detection.bento"
-    exported = subprocess.run(
-        [str(BENTOML), "export", built_bento.tag, str(archive)],
-        env=serving_env(built_bento.model.home, **OFFLINE),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
     # The container's filesystem: the image's files under image/, the emptyDir at /tmp under tmp/.
     image, volume = tmp_path / "image", tmp_path / "tmp"
 
@@ -140,7 +133,7 @@ def test_image_serves_with_the_deployments_environment_on_a_read_only_root(built
 
     bento = host(_bento_path(dockerfile_of(built_bento)))
     bento.mkdir(parents=True)
-    with tarfile.open(archive) as packed:
+    with tarfile.open(exported_bento) as packed:
         packed.extractall(bento, filter="data")
     volume.mkdir()
     token = "a-token-for-the-test"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -30,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fraud_detection.request import EXAMPLE_TRANSACTION
 from lab2prod.serving.metrics import PROBABILITY_BUCKETS, REJECTION_REASONS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_process_group
 from tests.serving.conftest import PackagedModel
 from tests.serving.server import SERVICE, bentoml_serve, free_port, request_records
 
@@ -311,13 +309,7 @@ def prometheus(server: str, tmp_path_factory) -> Iterator[Prometheus]:
             time.sleep(0.1)
         yield Prometheus(url, job["job_name"], pods_job["job_name"], address)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +27,7 @@ import yaml
 from kedro.config import OmegaConfigLoader
 
 from fraud_detection.pipelines.data_processing import create_pipeline
-from tests.conftest import ROOT, SMALL_RUN_PARAMS, kedro, make_project_copy
+from tests.conftest import ROOT, SMALL_RUN_PARAMS, kedro, make_project_copy, stop_process_group
 from tests.serving.server import free_port
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
@@ -125,7 +123,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0").raise_for_status()
         yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def _wait_ready(endpoint: str, process: subprocess.Popen, log: Path) -> None:
@@ -141,17 +139,6 @@ def _wait_ready(endpoint: str, process: subprocess.Popen, log: Path) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"moto_server not ready after 60 s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def s3_project(
