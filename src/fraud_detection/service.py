@@ -12,6 +12,8 @@ Settings, by environment variable (docs/serving.md):
   so ``bentoml build`` packs that model; a built bento serves exactly the version it packed.
 - ``FRAUD_DETECTION_MAX_TRANSACTIONS``: the most transactions one request may carry (1000).
 - ``FRAUD_DETECTION_API_TOKEN``: when set, ``/predict`` requires ``Authorization: Bearer <it>``.
+- ``LAB2PROD_THREADS_PER_WORKER``: the native (OpenMP, BLAS) threads each worker may use; by
+  default its share of the cores (one, with a worker per core).
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class FraudDetection:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
+        # Before the model loads: its OpenMP pool would otherwise take every core, in each
+        # worker (LAB2PROD_THREADS_PER_WORKER, docs/serving.md).
+        threads = api.limit_worker_threads(FraudDetection)
         self.scorer = api.load_scorer(
             api.pinned_tag(FraudDetection, type(self).model),
             project="fraud_detection",
@@ -96,6 +101,7 @@ class FraudDetection:
             request_input="scoring_input",
             output="predictions",
             prediction_fields=list(Prediction.model_fields),
+            threads=threads,
         )
         _metrics()  # every series at zero from start-up, before the first request
         api.log_client_errors_briefly()

@@ -7,6 +7,7 @@ The tree::
      ├── RecordError                record() was given a value or name it cannot keep
      ├── ConversionError            a notebook cannot be converted into a pipeline safely
      ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
+     ├── SettingError               an environment setting lab2prod reads has an unusable value
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
@@ -89,6 +90,11 @@ class TrackingError(Lab2ProdError, ValueError):
     def __init__(self, message: str, *, dataset: str) -> None:
         super().__init__(message)
         self.dataset = dataset
+
+
+class SettingError(Lab2ProdError, ValueError):
+    """An environment variable lab2prod reads (``LAB2PROD_THREADS_PER_WORKER``) has a value it
+    cannot use."""
 
 
 class NotebookError(Lab2ProdError):

@@ -262,6 +262,22 @@ def test_metrics_count_predictions_rejections_and_scores(server):
     assert "bentoml_service_request_total" in after  # BentoML's own
 
 
+def test_each_worker_scores_with_native_pools_of_its_share_of_the_cores(server):
+    """OpenMP and BLAS, read back with threadpoolctl in the threads that score, use one
+    worker's share of the cores (one each, a worker per core), not the whole machine: pools
+    sized to the machine in every worker collapse throughput under sustained load."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:  # concurrent: every worker scores
+        statuses = [r.status_code for r in pool.map(lambda _: post(server, REQUEST), range(16))]
+    assert statuses == [200] * 16
+    text = httpx.get(f"{server}/metrics").text
+
+    # workers="cpu_count": a worker per core, one thread each (the machine's cores without it)
+    for pool_kind in ("openmp", "blas"):
+        assert metric(text, "lab2prod_native_threads", pool=pool_kind) == 1, text[-2000:]
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz"])
 def test_health_endpoints_answer(server, path):
     """The probes a deployment uses answer 200."""

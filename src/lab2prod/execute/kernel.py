@@ -21,7 +21,8 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 from nbformat import NotebookNode
 from papermill.engines import NBClientEngine, papermill_engines
-from traitlets import default
+from traitlets import Dict, Unicode, default
+from traitlets.config import Config
 
 from lab2prod.notebook import PARAMETERS_TAG
 
@@ -39,6 +40,11 @@ _managers: weakref.WeakSet[ProjectKernelManager] = weakref.WeakSet()
 class ProjectKernelManager(AsyncKernelManager):
     """Starts an IPython kernel on this process's interpreter; never reads kernel specs."""
 
+    kernel_env = Dict(
+        value_trait=Unicode(),
+        help="Environment variables the kernel gets on top of this process's (thread pools).",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _managers.add(self)
@@ -53,6 +59,7 @@ class ProjectKernelManager(AsyncKernelManager):
                 display_name=f"Python {sys.version_info[0]} ({sys.prefix})",
                 language="python",
                 interrupt_mode="signal",
+                env=dict(self.kernel_env),
                 metadata={"debugger": True, "supported_encryption": ["curve"]},
             )
         return self._kernel_spec
@@ -71,8 +78,9 @@ class ProjectKernelManager(AsyncKernelManager):
 class Lab2ProdEngine(NBClientEngine):
     """papermill's nbclient engine on the project's kernel, plus lab2prod's injected cell.
 
-    Extra keyword argument: ``lab2prod_cell``, the source of the cell to inject (tagged
-    ``injected-inputs``) after papermill's parameters cell.
+    Extra keyword arguments: ``lab2prod_cell``, the source of the cell to inject (tagged
+    ``injected-inputs``) after papermill's parameters cell; ``kernel_env``, environment
+    variables for the kernel (a sweep sizes each kernel's thread pools with them).
     """
 
     @classmethod
@@ -88,8 +96,18 @@ class Lab2ProdEngine(NBClientEngine):
         return super().execute_notebook(nb, kernel_name, **kwargs)
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+    def execute_managed_notebook(
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        *,
+        kernel_env: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Run on ``ProjectKernelManager``; a failed run kills the kernel at once."""
+        if kernel_env:
+            # nbclient makes the kernel manager with its own config: the one way in.
+            kwargs["config"] = Config({"ProjectKernelManager": {"kernel_env": kernel_env}})
         # "immediate": a timed-out cell may ignore the interrupt a graceful shutdown sends first,
         # and a graceful shutdown waits up to 5 s for it.
         return super().execute_managed_notebook(

@@ -71,6 +71,7 @@ def execute_notebook(
     timeout_per_cell: float | None = None,
     hide_code: bool = False,
     start_timeout: float = 60,
+    kernel_env: Mapping[str, str] | None = None,
 ) -> ExecutionResult:
     """Run a notebook top to bottom in a fresh kernel of this environment.
 
@@ -90,6 +91,8 @@ def execute_notebook(
             for no limit.
         hide_code: Leave code out of the HTML (outputs only). The ``.ipynb`` keeps it.
         start_timeout: Seconds to wait for the kernel to start.
+        kernel_env: Environment variables for the kernel, on top of this process's (a sweep's
+            kernels get their share of the cores: ``lab2prod.threadpools``).
 
     Returns:
         The records, the paths of the executed notebook and its HTML, and the duration.
@@ -131,6 +134,7 @@ def execute_notebook(
             cell=_injected_cell(records_dir, input_files),
             timeout=timeout,
             start_timeout=math.ceil(start_timeout),
+            kernel_env=dict(kernel_env or {}),
         )
         render_html(executed, html, hide_code=hide_code)
         if failure is not None:
@@ -189,6 +193,7 @@ def _run(
     cell: str,
     timeout: int | None,
     start_timeout: int,
+    kernel_env: dict[str, str],
 ) -> tuple[NotebookError | None, BaseException | None]:
     """Run papermill; return the classified failure and its cause, or ``(None, None)``."""
     import papermill
@@ -214,6 +219,7 @@ def _run(
             iopub_timeout=_IOPUB_TIMEOUT,
             resources={"metadata": {"path": str(source.parent)}},
             lab2prod_cell=cell,
+            kernel_env=kernel_env,
         )
     except PapermillExecutionError as exc:
         return failures.cell_failed(notebook.path, executed, exc), exc

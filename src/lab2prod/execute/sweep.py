@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab2prod import threadpools
 from lab2prod.errors import (
     CellExecutionError,
     CellTimeoutError,
@@ -236,12 +237,18 @@ def _run_all(
     progress: bool,
 ) -> dict[str, RunResult]:
     bar = _progress_bar(len(runs), path.stem) if progress else None
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(runs)), thread_name_prefix="sweep")
+    concurrent = min(workers, len(runs))
+    # N kernels at once, each sizing its OpenMP/BLAS pools to the whole machine, would fight
+    # over the cores: each gets its share.
+    kernel_env = threadpools.worker_environment(concurrent)
+    pool = ThreadPoolExecutor(max_workers=concurrent, thread_name_prefix="sweep")
     results: dict[str, RunResult] = {}
     futures: list[Future[RunResult]] = []
     try:
         for run in runs:
-            futures.append(pool.submit(_run_one, path, run, output_dir, timeout_per_cell))
+            futures.append(
+                pool.submit(_run_one, path, run, output_dir, timeout_per_cell, kernel_env)
+            )
         for done, future in enumerate(as_completed(futures), start=1):
             result = future.result()
             results[result.run.name] = result
@@ -267,15 +274,27 @@ def _run_all(
     return results
 
 
-def _run_one(path: Path, run: Run, output_dir: Path, timeout_per_cell: float | None) -> RunResult:
+def _run_one(
+    path: Path,
+    run: Run,
+    output_dir: Path,
+    timeout_per_cell: float | None,
+    kernel_env: dict[str, str],
+) -> RunResult:
     """One run, in a worker thread; the thread's event loop is closed after it."""
     try:
-        return _execute(path, run, output_dir, timeout_per_cell)
+        return _execute(path, run, output_dir, timeout_per_cell, kernel_env)
     finally:
         _close_event_loop()
 
 
-def _execute(path: Path, run: Run, output_dir: Path, timeout_per_cell: float | None) -> RunResult:
+def _execute(
+    path: Path,
+    run: Run,
+    output_dir: Path,
+    timeout_per_cell: float | None,
+    kernel_env: dict[str, str],
+) -> RunResult:
     from lab2prod.execute.runner import execute_notebook
 
     run_dir = output_dir / run.name
@@ -287,6 +306,7 @@ def _execute(path: Path, run: Run, output_dir: Path, timeout_per_cell: float | N
             run_dir=run_dir,
             keep_records=True,
             timeout_per_cell=timeout_per_cell,
+            kernel_env=kernel_env,
         )
     except NotebookError as exc:
         return _failed(run, exc, started, run_dir / f"{path.stem}.ipynb")

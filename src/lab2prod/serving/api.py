@@ -8,6 +8,8 @@
 - :class:`BatchScorer`: one call per merged batch: records to a typed frame, the contract's
   remaining checks, the compiled pipeline.
 - :func:`load_scorer`: the packaged model, checked against the code serving it, compiled once.
+- :func:`limit_worker_threads`: the worker's native thread pools sized to its share of the
+  cores, before the model loads.
 - :class:`ContractService`: BentoML's service with the error responses of the scoring route
   documented in OpenAPI as they are.
 
@@ -37,12 +39,14 @@ from lab2prod.serving import batching
 from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.columnar import ColumnarReader
 from lab2prod.serving.frames import ContractBatch, RowError
+from lab2prod.serving.runtime import limit_worker_threads
 
 if TYPE_CHECKING:
     import pandas as pd
     from starlette.requests import Request
 
     from lab2prod.serving.compiled import CompiledPipeline
+    from lab2prod.threadpools import ThreadPoolLimit
 
 __all__ = [
     "BatchScorer",
@@ -53,6 +57,7 @@ __all__ = [
     "batch_response",
     "env_int",
     "freeze_startup_heap",
+    "limit_worker_threads",
     "load_scorer",
     "log_client_errors_briefly",
     "pinned_tag",
@@ -83,6 +88,8 @@ class BatchScorer:
         batch: Builds the typed frame and runs the contract's remaining checks.
         tag: The model's BentoML tag, returned with every prediction.
         prediction_fields: The output columns returned for each record, in order.
+        threads: The worker's native thread pool limit (:func:`limit_worker_threads`), which
+            each thread that scores is held to.
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class BatchScorer:
         *,
         tag: str,
         prediction_fields: Sequence[str],
+        threads: ThreadPoolLimit | None = None,
     ) -> None:
         if len(compiled.inputs) != 1 or len(compiled.outputs) != 1:
             raise ValueError(
@@ -102,6 +110,7 @@ class BatchScorer:
         self.batch = batch
         self.tag = tag
         self.prediction_fields = tuple(prediction_fields)
+        self.threads = threads
 
     def __call__(self, records: Sequence[BaseModel] | ColumnBatch) -> list[RowResult]:
         """Score ``records``; a record that breaks the contract gets its errors instead.
@@ -112,6 +121,8 @@ class BatchScorer:
             records: Validated request records, or the batch's columns (what the request
                 models of :func:`batch_request` with a contract give, merged by BentoML).
         """
+        if self.threads is not None:
+            self.threads.enter_thread()
         if isinstance(records, ColumnBatch):
             frame, errors = self.batch.from_columns(records.columns, len(records)), []
         else:
@@ -151,6 +162,7 @@ def load_scorer(
     request_input: str,
     output: str,
     prediction_fields: Sequence[str],
+    threads: ThreadPoolLimit | None = None,
 ) -> BatchScorer:
     """Load a packaged model and compile its inference pipeline, once, at service start-up.
 
@@ -163,6 +175,8 @@ def load_scorer(
         request_input: The pipeline input a batch of requests is (``scoring_input``).
         output: The pipeline output that holds the predictions.
         prediction_fields: The output columns returned.
+        threads: The worker's native thread pool limit, from :func:`limit_worker_threads`
+            (called before this, so that the model's libraries load limited).
 
     Returns:
         The scorer.
@@ -195,7 +209,11 @@ def load_scorer(
         parameters=package.parameters,
     )
     return BatchScorer(
-        compiled, ContractBatch(contract), tag=tag, prediction_fields=prediction_fields
+        compiled,
+        ContractBatch(contract),
+        tag=tag,
+        prediction_fields=prediction_fields,
+        threads=threads,
     )
 
 

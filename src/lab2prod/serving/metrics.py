@@ -124,3 +124,17 @@ def serving_metrics(
         f"{prefix}_probability", "Scores returned.", buckets=PROBABILITY_BUCKETS
     )
     return ServingMetrics(predictions, rejected, probability)
+
+
+@functools.cache
+def native_threads() -> Any:
+    """Gauge ``lab2prod_native_threads``, label ``pool`` (``openmp``, ``blas``): the size of each
+    native thread pool a scoring thread reads back, the largest across workers."""
+    from prometheus_client import Gauge
+
+    return Gauge(
+        "lab2prod_native_threads",
+        "Threads of each native pool (OpenMP, BLAS) a scoring thread uses; max over workers.",
+        ["pool"],
+        multiprocess_mode="max",
+    )

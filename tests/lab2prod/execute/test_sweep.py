@@ -256,3 +256,26 @@ def test_sweep_runs_every_combination_and_one_failure_stops_no_other(tmp_path: P
     table = render_table(result.results).splitlines()
     assert table[0].split() == ["run", "square", "status", "seconds"]
     assert table[3].split()[:2] == ["x=3", "failed-cell"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kernels_run_at_once_share_the_cores_between_their_thread_pools(
+    tmp_path: Path, monkeypatch, workers: int
+):
+    """Two kernels at once each size OpenMP and BLAS to half the cores; a lone kernel keeps
+    them all (each kernel sizing its pools to the whole machine would fight the other)."""
+    from lab2prod.threadpools import SETTING, THREAD_VARIABLES, available_cores
+
+    for name in (*THREAD_VARIABLES, SETTING):
+        monkeypatch.delenv(name, raising=False)
+    notebook = NOTEBOOKS / "reports_thread_pools.ipynb"
+    runs = plan_sweep(read_notebook(notebook), parameter_options=[], grid_options=["run=1,2"])
+    result = run_sweep(notebook, runs, output_dir=tmp_path / "sweep", workers=workers)
+
+    cores = available_cores()
+    share = max(1, cores // workers)
+    assert workers == 1 or share < cores or cores == 1
+    assert [r.status for r in result.results] == ["ok", "ok"], [r.error for r in result.results]
+    for r in result.results:
+        assert r.records == {"openmp": share, "blas": share}
