@@ -147,6 +147,13 @@ def notebook() -> None:
     metavar="SECONDS",
     help="Stop any cell that runs longer; its run fails with status 'timeout'.",
 )
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="ADDRESS",
+    help="Run each kernel on a worker of this Dask cluster (tcp://scheduler:8786), or 'local' "
+    "for a local cluster of --workers processes. Files and summary come back here.",
+)
 @click.pass_obj
 def run_notebook(
     metadata: ProjectMetadata,
@@ -156,6 +163,7 @@ def run_notebook(
     workers: int,
     output_dir: Path | None,
     timeout_per_cell: float | None,
+    cluster: str | None,
 ) -> None:
     """Run NOTEBOOK once, or once per combination of --grid values, and summarise the runs.
 
@@ -166,7 +174,7 @@ def run_notebook(
     Exit codes: 0 every run succeeded; 3 a cell raised; 4 the kernel died; 5 a cell timed out;
     6 bad parameters; 2 the notebook cannot be read; 1 failures of mixed kinds, or another error.
     """
-    from lab2prod.errors import NotebookError
+    from lab2prod.errors import ClusterError, NotebookError
     from lab2prod.execute.summary import render_failures, render_records, render_table
     from lab2prod.execute.sweep import plan_sweep, run_sweep
     from lab2prod.notebook import read_notebook
@@ -186,7 +194,10 @@ def run_notebook(
             workers=workers,
             timeout_per_cell=timeout_per_cell,
             progress=len(runs) > 1,
+            cluster=cluster,
         )
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
     except NotebookError as exc:
         raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
     except FileExistsError as exc:
@@ -204,7 +215,8 @@ def run_notebook(
         return
     click.echo(render_table(result.results))
     click.echo(
-        f"\n{len(result.results)} runs in {result.duration:.1f} s, {workers} at a time. "
+        f"\n{len(result.results)} runs in {result.duration:.1f} s, "
+        f"{'on the Dask cluster ' + cluster if cluster else f'{workers} at a time'}. "
         f"Executed notebooks and summary.csv, summary.json in {where}/"
     )
     if result.failed:

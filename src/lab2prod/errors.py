@@ -8,6 +8,10 @@ The tree::
      ├── ConversionError            a notebook cannot be converted into a pipeline safely
      ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
      ├── SettingError               an environment setting lab2prod reads has an unusable value
+     ├── ClusterError               a pipeline or a sweep cannot run on the Dask cluster
+     │    ├── ClusterConfigError      dask.yml, the scheduler address or a node's tags are wrong
+     │    ├── NotPortableError        a node or dataset cannot travel to the workers
+     │    └── NodeLostError           a node's workers kept dying (memory?) until Dask gave up
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
@@ -95,6 +99,54 @@ class TrackingError(Lab2ProdError, ValueError):
 class SettingError(Lab2ProdError, ValueError):
     """An environment variable lab2prod reads (``LAB2PROD_THREADS_PER_WORKER``) has a value it
     cannot use."""
+
+
+class ClusterError(Lab2ProdError):
+    """A pipeline or a notebook sweep cannot run on the Dask cluster."""
+
+
+class ClusterConfigError(ClusterError, ValueError):
+    """The cluster's configuration (``conf/<env>/dask.yml``, the scheduler address, a node's
+    ``dask.*`` tags) asks for something that cannot work; raised before any node runs.
+
+    Attributes:
+        key: The offending setting or tag, e.g. ``"local_cluster.n_workers"`` or
+            ``"dask.retries-x"``.
+        node: The node whose tag is wrong, or ``None``.
+    """
+
+    def __init__(self, message: str, *, key: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.node = node
+
+
+class NotPortableError(ClusterError, TypeError):
+    """Nodes or datasets that cannot be sent to the cluster's worker processes (they cannot be
+    pickled, or they are single-process datasets); raised before any node runs.
+
+    Attributes:
+        nodes: The names of the offending nodes.
+        datasets: The names of the offending datasets.
+    """
+
+    def __init__(self, message: str, *, nodes: list[str], datasets: list[str]) -> None:
+        super().__init__(message)
+        self.nodes = nodes
+        self.datasets = datasets
+
+
+class NodeLostError(ClusterError, RuntimeError):
+    """A node's worker died every time Dask ran it (out of memory, killed, crashed), until Dask
+    gave up (``distributed.scheduler.allowed-failures``).
+
+    Attributes:
+        node: The node's name.
+    """
+
+    def __init__(self, message: str, *, node: str) -> None:
+        super().__init__(message)
+        self.node = node
 
 
 class NotebookError(Lab2ProdError):

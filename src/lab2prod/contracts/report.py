@@ -20,9 +20,11 @@ def failure_cases(error: DataValidationError) -> Any | None:
     """Every failure case pandera found, as the DataFrame it reported (pandas or polars).
 
     Kedro's ``DataValidationError`` keeps a few examples per check; pandera's own error, its
-    ``__cause__``, holds them all.
+    ``__cause__``, holds them all. An error raised in another process (a Dask worker) carries
+    them as ``failure_cases`` itself: pickling turns pandera's into a string.
     """
-    return getattr(error.__cause__, "failure_cases", None)
+    own = getattr(error, "failure_cases", None)
+    return own if own is not None else getattr(error.__cause__, "failure_cases", None)
 
 
 def write_failure_cases(error: DataValidationError, directory: Path) -> Path | None:

@@ -21,7 +21,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,7 @@ def run_sweep(
     workers: int = 1,
     timeout_per_cell: float | None = None,
     progress: bool = False,
+    cluster: str | None = None,
 ) -> SweepResult:
     """Run the notebook once per run, ``workers`` at a time, and write the summary.
 
@@ -172,6 +173,9 @@ def run_sweep(
         timeout_per_cell: Seconds any one cell may run; ``None`` for no limit.
         progress: Show a progress bar (when stderr is a terminal) and a line per finished run
             on stderr.
+        cluster: Run each run's kernel on a worker of this Dask cluster (a scheduler address,
+            or ``"local"`` for a local cluster of ``workers`` processes) instead of ``workers``
+            threads here; files and summary come back here (``lab2prod.runner.sweep``).
 
     Returns:
         The results, in the order of ``runs``, and the summary files' paths.
@@ -181,6 +185,7 @@ def run_sweep(
         NotebookParameterError: A run passes a parameter the notebook cannot take.
         FileExistsError: ``output_dir`` holds files already.
         ValueError: ``workers`` is below 1, there are no runs, or two runs share a name.
+        ClusterConfigError: ``cluster`` does not answer.
     """
     from lab2prod.execute.runner import check_call
 
@@ -200,7 +205,9 @@ def run_sweep(
         )
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    by_name = _run_all(path, runs, output_dir, workers, timeout_per_cell, progress)
+    by_name, workers = _run_all(
+        path, runs, output_dir, workers, timeout_per_cell, progress, cluster
+    )
     results = [by_name[run.name] for run in runs]
     duration = time.perf_counter() - started
     csv_path, json_path = summary.write_summary(
@@ -235,13 +242,23 @@ def _run_all(
     workers: int,
     timeout_per_cell: float | None,
     progress: bool,
-) -> dict[str, RunResult]:
+    cluster: str | None = None,
+) -> tuple[dict[str, RunResult], int]:
+    """Every run's result by name, and how many ran at a time."""
+    pool: Executor
+    if cluster is None:
+        concurrent = min(workers, len(runs))
+        # N kernels at once, each sizing its OpenMP/BLAS pools to the whole machine, would fight
+        # over the cores: each gets its share.
+        kernel_env = threadpools.worker_environment(concurrent)
+        pool = ThreadPoolExecutor(max_workers=concurrent, thread_name_prefix="sweep")
+    else:
+        from lab2prod.runner.sweep import ClusterExecutor
+
+        pool = ClusterExecutor(cluster, local_workers=workers)
+        workers = pool.threads
+        kernel_env = pool.kernel_environment(min(workers, len(runs)))
     bar = _progress_bar(len(runs), path.stem) if progress else None
-    concurrent = min(workers, len(runs))
-    # N kernels at once, each sizing its OpenMP/BLAS pools to the whole machine, would fight
-    # over the cores: each gets its share.
-    kernel_env = threadpools.worker_environment(concurrent)
-    pool = ThreadPoolExecutor(max_workers=concurrent, thread_name_prefix="sweep")
     results: dict[str, RunResult] = {}
     futures: list[Future[RunResult]] = []
     try:
@@ -261,7 +278,7 @@ def _run_all(
         # more runs, and kill the running kernels (also any still starting) until every run has
         # ended, or their cells would hold the sweep until they finish.
         pool.shutdown(wait=False, cancel_futures=True)
-        while not all(future.done() for future in futures):
+        while cluster is None and not all(future.done() for future in futures):
             kernel = sys.modules.get("lab2prod.execute.kernel")
             if kernel is not None:
                 kernel.kill_kernels()
@@ -271,7 +288,7 @@ def _run_all(
         pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    return results
+    return results, workers
 
 
 def _run_one(

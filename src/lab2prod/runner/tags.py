@@ -1,0 +1,104 @@
+"""Node tags that ask Dask for retries and worker resources.
+
+Kedro tags may hold letters, digits, ``_``, ``.`` and ``-`` only, so the options read::
+
+    node(train_model, ..., tags=["dask.retries-2", "dask.resources.memory-4GB"])
+
+- ``dask.retries-N``: when the node raises, Dask runs it again, up to N more times (a worker
+  that dies under a node is always retried, by Dask itself, up to
+  ``distributed.scheduler.allowed-failures`` times);
+- ``dask.resources.NAME-AMOUNT``: the node runs only on a worker started with at least that much
+  of resource NAME (``dask worker --resources "memory=16e9,GPU=1"``). AMOUNT is a number, or a
+  size such as ``4GB`` or ``512MiB`` (``dask.utils.parse_bytes``).
+
+Any other tag starting with ``dask.`` is an error, named with the node, before the run starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import TYPE_CHECKING
+
+from lab2prod.errors import ClusterConfigError
+
+if TYPE_CHECKING:
+    from kedro.pipeline.node import Node
+
+PREFIX = "dask."
+_RETRIES = re.compile(r"dask\.retries-(?P<n>\d+)")
+_RESOURCE = re.compile(r"dask\.resources\.(?P<name>[A-Za-z_][\w]*)-(?P<amount>[\w.]+)")
+_EXAMPLES = ("dask.retries-2", "dask.resources.memory-4GB")
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """What a node's tags ask of Dask.
+
+    Attributes:
+        retries: How many more times Dask runs the node after it raises.
+        resources: Worker resources the node needs, by name.
+    """
+
+    retries: int = 0
+    resources: dict[str, float] = field(default_factory=dict)
+
+
+def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
+    """Read a node's ``dask.*`` tags.
+
+    Args:
+        node: The node.
+        default_retries: Retries for a node without a ``dask.retries-N`` tag.
+
+    Raises:
+        ClusterConfigError: A ``dask.*`` tag is malformed, or two retries tags disagree.
+    """
+    retries: set[int] = set()
+    resources: dict[str, float] = {}
+    for tag in sorted(node.tags):
+        if not tag.startswith(PREFIX):
+            continue
+        if match := _RETRIES.fullmatch(tag):
+            retries.add(int(match["n"]))
+        elif match := _RESOURCE.fullmatch(tag):
+            resources[match["name"]] = _amount(match["amount"], tag, node)
+        else:
+            close = get_close_matches(tag, _EXAMPLES, n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ClusterConfigError(
+                f"Node '{node.name}' has the tag '{tag}', which Dask cannot read.{hint} "
+                "Tags starting with 'dask.' are 'dask.retries-N' and "
+                "'dask.resources.NAME-AMOUNT' (e.g. 'dask.resources.memory-4GB').",
+                key=tag,
+                node=node.name,
+            )
+    if len(retries) > 1:
+        raise ClusterConfigError(
+            f"Node '{node.name}' has several retries tags {sorted(retries)}: keep one.",
+            key="dask.retries",
+            node=node.name,
+        )
+    return NodeOptions(retries=retries.pop() if retries else default_retries, resources=resources)
+
+
+def _amount(text: str, tag: str, node: Node) -> float:
+    from dask.utils import parse_bytes
+
+    try:
+        value = float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else float(parse_bytes(text))
+    except ValueError as exc:
+        raise ClusterConfigError(
+            f"Node '{node.name}': the amount '{text}' of tag '{tag}' is neither a number nor "
+            "a size such as 4GB or 512MiB.",
+            key=tag,
+            node=node.name,
+        ) from exc
+    if value <= 0:
+        raise ClusterConfigError(
+            f"Node '{node.name}': the amount of tag '{tag}' must be positive.",
+            key=tag,
+            node=node.name,
+        )
+    return value

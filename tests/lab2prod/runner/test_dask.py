@@ -1,0 +1,356 @@
+"""DaskRunner on a real distributed.LocalCluster on 127.0.0.1: worker processes and threads."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline, node
+
+from lab2prod.errors import ClusterConfigError, NotPortableError
+from lab2prod.runner import DaskRunner
+from tests.conftest import SMALL_RUN_PARAMS, kedro, make_kedro_skeleton, make_project_copy
+from tests.lab2prod.runner import nodes
+
+
+def _chain() -> Pipeline:
+    """x -> doubled, x -> plus_one (independent), both -> total; all in memory."""
+    return Pipeline(
+        [
+            node(nodes.double, "x", "doubled", name="double"),
+            node(nodes.add_one, "x", "plus_one", name="add_one"),
+            node(nodes.total, ["doubled", "plus_one"], "total", name="total"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("cluster", ["processes", "threads"])
+def test_in_memory_data_passes_between_workers_and_is_released(cluster, request):
+    """Intermediate values travel as futures; the run's outputs land in the catalog; nothing of
+    the run is left on the cluster afterwards."""
+    client = request.getfixturevalue(cluster)
+    catalog = DataCatalog({"x": MemoryDataset([1, 2, 3])})
+    DaskRunner(client=client).run(_chain(), catalog)
+    assert catalog.load("total") == (2 + 4 + 6) + (2 + 3 + 4)
+    assert _tasks_left_on(client) == 0
+
+
+def _tasks_left_on(client: Client, wait: float = 10.0) -> int:
+    """Tasks the scheduler still holds, once the client's releases (sent in batches) arrived."""
+    deadline = time.monotonic() + wait
+    while (left := client.run_on_scheduler(_count_tasks)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def _count_tasks(dask_scheduler) -> int:
+    return len(dask_scheduler.tasks)
+
+
+def test_a_worker_killed_during_a_node_is_retried_and_the_run_completes(processes, tmp_path):
+    """SIGKILL of the worker mid-node: Dask runs the node again on a live worker."""
+    marker = tmp_path / "attempts"
+    catalog = DataCatalog({"x": MemoryDataset([1, 2]), "params:marker": MemoryDataset(str(marker))})
+    pipeline = Pipeline(
+        [
+            node(nodes.kill_worker_once, ["x", "params:marker"], "big", name="kill_once"),
+            node(nodes.add_one, "big", "out", name="after"),
+        ]
+    )
+    DaskRunner(client=processes).run(pipeline, catalog)
+    assert catalog.load("out") == [11, 21]
+    pids = marker.read_text().split()
+    assert len(pids) == 2 and pids[0] != pids[1]
+
+
+@pytest.mark.parametrize(
+    ("tags", "outcome"), [(["dask.retries-1"], "completes"), ([], "ConnectionError")]
+)
+def test_retries_tag(processes, tmp_path, tags, outcome):
+    """`dask.retries-N` reruns a node that raised; without it the node's error stops the run."""
+    marker = tmp_path / "attempts"
+    catalog = DataCatalog({"x": MemoryDataset([1]), "params:marker": MemoryDataset(str(marker))})
+    pipeline = Pipeline(
+        [node(nodes.fail_once, ["x", "params:marker"], "y", name="flaky", tags=tags)]
+    )
+    if outcome == "completes":
+        DaskRunner(client=processes).run(pipeline, catalog)
+        assert catalog.load("y") == [10]
+    else:
+        with pytest.raises(ConnectionError, match="the database went away"):
+            DaskRunner(client=processes).run(pipeline, catalog)
+        assert len(marker.read_text().split()) == 1
+
+
+def _unpicklable_dataset(marker: Path) -> tuple[Pipeline, DataCatalog]:
+    catalog = DataCatalog(
+        {"x": nodes.LockedDataset([1]), "params:marker": MemoryDataset(str(marker))}
+    )
+    return Pipeline([node(nodes.note_call, ["x", "params:marker"], "y", name="use_x")]), catalog
+
+
+def _unpicklable_node(marker: Path) -> tuple[Pipeline, DataCatalog]:
+    lock = nodes.threading.Lock()
+
+    def holds_a_lock(x, marker):
+        with lock:
+            return nodes.note_call(x, marker)
+
+    catalog = DataCatalog({"x": MemoryDataset([1]), "params:marker": MemoryDataset(str(marker))})
+    return Pipeline([node(holds_a_lock, ["x", "params:marker"], "y", name="locked")]), catalog
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_unpicklable_dataset, "dataset 'x': TypeError: cannot pickle '_thread.lock' object"),
+        (_unpicklable_node, "node 'locked': TypeError: cannot pickle '_thread.lock' object"),
+    ],
+)
+def test_what_cannot_travel_is_refused_before_the_run(processes, tmp_path, make, message):
+    """Named with the fix, and no node has run."""
+    marker = tmp_path / "ran"
+    pipeline, catalog = make(marker)
+    with pytest.raises(NotPortableError) as caught:
+        DaskRunner(client=processes).run(pipeline, catalog)
+    assert message in str(caught.value)
+    assert "processes=false" in str(caught.value)
+    assert not marker.exists()
+
+
+def test_unpicklable_dataset_works_on_threads(threads, tmp_path):
+    """Threads of this process share the catalog: nothing has to be pickled."""
+    pipeline, catalog = _unpicklable_dataset(tmp_path / "ran")
+    DaskRunner(client=threads).run(pipeline, catalog)
+    assert catalog.load("y") == [1]
+
+
+def test_a_resource_no_worker_has_is_refused_before_the_run(processes):
+    """Dask would wait forever for such a worker: the runner says so at once."""
+    pipeline = Pipeline(
+        [node(nodes.double, "x", "y", name="greedy", tags=["dask.resources.memory-64GB"])]
+    )
+    with pytest.raises(ClusterConfigError, match=r"Node 'greedy' needs worker resources memory="):
+        DaskRunner(client=processes).run(pipeline, DataCatalog({"x": MemoryDataset([1])}))
+
+
+# -- a real project: hooks on the workers, contracts, the CLI -----------------------------------
+
+_SETTINGS = '''
+"""Hooks that note where they ran."""
+import json
+import os
+import time
+from pathlib import Path
+
+from kedro.framework.hooks import hook_impl
+
+
+class WhereHooks:
+    def _note(self, hook, name):
+        try:
+            from distributed import get_worker
+
+            worker = get_worker().address
+        except ValueError:
+            worker = None
+        with (Path.cwd() / "where.jsonl").open("a") as out:
+            out.write(json.dumps({"hook": hook, "name": name, "pid": os.getpid(),
+                                  "worker": worker}) + "\\n")
+
+    @hook_impl
+    def before_node_run(self, node):
+        self._note("before_node_run", node.name)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name):
+        self._note("after_dataset_saved", dataset_name)
+
+    @hook_impl
+    def before_pipeline_run(self):
+        self._note("before_pipeline_run", None)
+
+
+HOOKS = (WhereHooks(),)
+'''
+
+_REGISTRY = """
+import pandas as pd
+from kedro.pipeline import Pipeline, node
+
+
+def make(n):
+    return list(range(n))
+
+
+def square(numbers):
+    return pd.DataFrame({"value": [v * v for v in numbers]})
+
+
+def register_pipelines():
+    return {"__default__": Pipeline([
+        node(make, "params:n", "numbers", name="make"),
+        node(square, "numbers", "squares", name="square"),
+    ])}
+"""
+
+_SCHEMAS = """
+import pandera.pandas as pa
+
+
+class Squares(pa.DataFrameModel):
+    value: int = pa.Field(le=100)
+"""
+
+_CATALOG = """
+squares:
+  type: pandas.ParquetDataset
+  filepath: data/squares.parquet
+  validator:
+    class: hooked.schemas.Squares
+"""
+
+
+@pytest.fixture
+def hooked(tmp_path) -> Path:
+    """A tiny project whose hooks note the process they ran in, with one contract."""
+    root = make_kedro_skeleton(tmp_path / "hooked", "hooked")
+    package = root / "src" / "hooked"
+    (package / "settings.py").write_text(_SETTINGS)
+    (package / "pipeline_registry.py").write_text(_REGISTRY)
+    (package / "schemas.py").write_text(_SCHEMAS)
+    (root / "conf" / "base" / "catalog.yml").write_text(_CATALOG)
+    (root / "conf" / "base" / "parameters.yml").write_text("n: 5\n")
+    (root / "data").mkdir()
+    return root
+
+
+@pytest.mark.slow
+def test_node_and_dataset_hooks_run_on_the_workers_and_run_hooks_once_on_the_client(hooked):
+    """`kedro run --runner lab2prod.runner.DaskRunner`: the project is configured on workers."""
+    result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
+    assert result.returncode == 0, result.stderr[-3000:]
+    notes = [json.loads(line) for line in (hooked / "where.jsonl").read_text().splitlines()]
+    by_hook = {}
+    for note in notes:
+        by_hook.setdefault(note["hook"], []).append(note)
+    (client,) = by_hook["before_pipeline_run"]
+    assert client["worker"] is None
+    assert sorted(n["name"] for n in by_hook["before_node_run"]) == ["make", "square"]
+    # In memory (numbers) or persisted (squares): the node's worker saved it, as Kedro's Task.
+    assert sorted(n["name"] for n in by_hook["after_dataset_saved"]) == ["numbers", "squares"]
+    for note in by_hook["before_node_run"] + by_hook["after_dataset_saved"]:
+        assert note["worker"].startswith("tcp://127.0.0.1:")
+        assert note["pid"] != client["pid"]
+
+
+@pytest.mark.slow
+def test_a_contract_broken_on_a_worker_is_reported_as_on_one_machine(hooked, tmp_path):
+    """The same short message as SequentialRunner's, and every failure case on disk."""
+    reports = {}
+    for runner in ("SequentialRunner", "lab2prod.runner.DaskRunner"):
+        result = kedro(hooked, "run", "--runner", runner, "--params", "n=12")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        start = result.stderr.index("Validation failed for dataset 'squares' on save")
+        cases = hooked / "data" / "08_reporting" / "validation" / "squares.csv"
+        reports[runner] = (result.stderr[start:].strip(), cases.read_text())
+        cases.unlink()
+    assert reports["SequentialRunner"] == reports["lab2prod.runner.DaskRunner"]
+    message, cases = reports["SequentialRunner"]
+    assert "All 1 failure case(s) are in data/08_reporting/validation/squares.csv" in message
+    assert "121" in cases
+
+
+_SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _files(project: Path) -> dict[str, bytes]:
+    """Every file a run wrote under data/, versioned folders' timestamps left out; executed
+    notebooks and their HTML are left out too (they hold the cells' timings)."""
+    files = {}
+    for path in sorted((project / "data").rglob("*")):
+        if not path.is_file() or path.suffix in {".ipynb", ".html"} or path.name == ".gitkeep":
+            continue
+        parts = list(path.relative_to(project).parts)
+        if len(parts) >= 4 and parts[-2].endswith("Z"):  # data/06_models/model.pkl/<version>/
+            parts[-2] = "<version>"
+        files["/".join(parts)] = path.read_bytes()
+    return files
+
+
+@pytest.mark.slow
+def test_example_project_on_dask_writes_the_same_bytes_as_sequential(tmp_path, monkeypatch):
+    """Every table, model and plot of `kedro run` on 2 worker processes, byte for byte.
+
+    Native pools single-threaded in both runs: a model's pickle records its thread count
+    (HistGradientBoosting) and BLAS sums in another order with more threads (~1e-13).
+    """
+    for name, value in _SINGLE_THREADED.items():
+        monkeypatch.setenv(name, value)
+    sequential = make_project_copy(tmp_path / "sequential")
+    on_dask = make_project_copy(tmp_path / "dask")
+    result = kedro(sequential, "run", "--params", SMALL_RUN_PARAMS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = kedro(
+        on_dask, "run", "--runner", "lab2prod.runner.DaskRunner", "--params", SMALL_RUN_PARAMS
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected, got = _files(sequential), _files(on_dask)
+    assert "data/06_models/model.pkl/<version>/model.pkl" in expected
+    assert "data/04_feature/scoring_input.parquet" in expected
+    assert sorted(got) == sorted(expected)
+    assert [name for name in expected if expected[name] != got[name]] == []
+
+
+@pytest.mark.slow
+def test_data_pipelines_on_worker_threads_write_the_same_bytes(tmp_path):
+    """`--runner-params processes=false`: workers as threads of the kedro process."""
+    pipelines = "data_generation,data_processing"
+    runs = {}
+    for name, runner in (
+        ("sequential", []),
+        (
+            "threads",
+            ["--runner", "lab2prod.runner.DaskRunner", "--runner-params", "processes=false"],
+        ),
+    ):
+        project = make_project_copy(tmp_path / name)
+        result = kedro(
+            project, "run", "--pipelines", pipelines, *runner, "--params", SMALL_RUN_PARAMS
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = _files(project)
+    assert "data/04_feature/scoring_input.parquet" in runs["sequential"]
+    assert runs["threads"] == runs["sequential"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("adress: tcp://x:8786\n", "Dask setting 'adress'"),
+        ("local_cluster:\n  n_workers: 0\n", "Dask setting 'local_cluster.n_workers'"),
+        ("retries: -1\n", "Dask setting 'retries'"),
+    ],
+)
+def test_a_bad_dask_yml_stops_the_run_before_any_node(hooked, text, message):
+    """One line naming the key; no node ran."""
+    (hooked / "conf" / "base" / "dask.yml").write_text(text)
+    result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (hooked / "data" / "squares.parquet").exists()
+
+
+def test_an_unreachable_scheduler_is_named(hooked):
+    """A scheduler that does not answer: the address and where it came from, not a hang."""
+    (hooked / "conf" / "base" / "dask.yml").write_text(
+        "address: tcp://127.0.0.1:9\nconnect_timeout: 2\n"
+    )
+    result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
+    assert result.returncode != 0
+    assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
