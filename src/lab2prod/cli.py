@@ -256,20 +256,15 @@ def convert(
     converted safely, a file is refused, or --verify found datasets that differ; 2-7 the
     notebook failed to run under --verify (as for `kedro notebook run`).
     """
-    from lab2prod.convert.project import generate, node_clashes
+    from lab2prod.convert.project import generate
+    from lab2prod.convert.registry import check_in_project
     from lab2prod.convert.sync import write_conversion
     from lab2prod.errors import ConversionError, NotebookError
 
     project = _project(metadata)
     try:
         generated = generate(project, path.resolve(), pipeline)
-        clashes = node_clashes(generated.plan)
-        if clashes:
-            named = ", ".join(f"'{node}' (in '{other}')" for node, other in clashes.items())
-            raise click.ClickException(
-                f"{path}: node names already used by other pipelines: {named}. Rename the "
-                "section's heading, or tag its first code cell `node:<another name>`."
-            )
+        check_in_project(project, generated)
         written = write_conversion(project, generated, force=force)
     except ConversionError as exc:
         raise click.ClickException(str(exc)) from exc

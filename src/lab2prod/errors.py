@@ -6,6 +6,7 @@ The tree::
      ├── ContractError              a data contract cannot be inferred, used or derived
      ├── RecordError                record() was given a value or name it cannot keep
      ├── ConversionError            a notebook cannot be converted into a pipeline safely
+     │    └── GeneratedPipelineError  what was generated would break Kedro: a converter bug
      ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
      ├── SettingError               an environment setting lab2prod reads has an unusable value
      ├── ClusterError               a pipeline or a sweep cannot run on the Dask cluster
@@ -82,6 +83,27 @@ class ConversionError(Lab2ProdError, ValueError):
         self.cell = cell
         self.line = line
         self.construct = construct
+
+
+class GeneratedPipelineError(ConversionError):
+    """The generated pipeline, with the project's registered ones, fails Kedro's own checks.
+
+    A bug in the converter, never the user's: the files are not written, so every ``kedro``
+    command keeps working. The message carries Kedro's error.
+
+    Attributes:
+        kedro_error: Kedro's message (duplicate output, cycle, missing input, ...).
+        pipelines: The registered pipelines involved besides the generated one.
+    """
+
+    def __init__(
+        self, message: str, *, notebook: str, kedro_error: str, pipelines: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(
+            message, notebook=notebook, cell=None, line=None, construct="generated pipeline"
+        )
+        self.kedro_error = kedro_error
+        self.pipelines = pipelines
 
 
 class TrackingError(Lab2ProdError, ValueError):

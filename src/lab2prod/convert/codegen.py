@@ -79,8 +79,7 @@ def render(plan: ConversionPlan, project_path: Path, *, source_dir: str = "src")
     files = {
         path: format_python(text, path, project_path, plan.package) for path, text in python.items()
     }
-    if plan.catalog:
-        files[f"conf/base/catalog_{plan.pipeline}.yml"] = render_catalog(plan)
+    files[f"conf/base/catalog_{plan.pipeline}.yml"] = render_catalog(plan)
     if plan.parameters:
         files[f"conf/base/parameters_{plan.pipeline}.yml"] = render_parameters(plan)
     return dict(sorted(files.items()))
@@ -119,16 +118,38 @@ def render_nodes(plan: ConversionPlan) -> str:
 
 
 def render_pipeline(plan: ConversionPlan) -> str:
-    """pipeline.py: wiring only."""
+    """pipeline.py: wiring only, in the pipeline's namespace.
+
+    Node inputs and outputs are written as the namespace sees them (``orders``,
+    ``params:threshold``); datasets shared with the rest of the project keep their names and
+    are listed as the namespace's ``inputs`` and ``outputs``.
+    """
     names = ", ".join(sorted(node.name for node in plan.nodes))
     nodes = []
+    shared_in: set[str] = set()
+    shared_out: set[str] = set()
     for node in plan.nodes:
-        inputs = _names([i.dataset for i in node.inputs])
-        outputs = _names([o.dataset for o in node.outputs])
-        nodes.append(f"node({node.name}, inputs={inputs}, outputs={outputs}, name={node.name!r}),")
+        inputs = [local_name(plan, i.dataset) for i in node.inputs]
+        outputs = [local_name(plan, o.dataset) for o in node.outputs]
+        shared_in |= {i.dataset for i in node.inputs if is_shared(plan, i.dataset)}
+        shared_out |= {o.dataset for o in node.outputs if is_shared(plan, o.dataset)}
+        nodes.append(
+            f"node({node.name}, inputs={_names(inputs)}, outputs={_names(outputs)}, "
+            f"name={node.name!r}),"
+        )
+    shared_in -= shared_out  # read after this pipeline writes it: an output, not an input
+    keywords = [f"namespace={plan.pipeline!r}"]
+    if shared_in:
+        keywords.append(f"inputs={_set(shared_in)}")
+    if shared_out:
+        keywords.append(f"outputs={_set(shared_out)}")
     summary = _escape(plan.title) if plan.title else f"The nodes of ``{plan.notebook}``"
     docstring = _docstring(
-        [f"Wiring of the ``{plan.pipeline}`` pipeline, converted from ``{plan.notebook}``."],
+        [
+            f"Wiring of the ``{plan.pipeline}`` pipeline, converted from ``{plan.notebook}``.",
+            "",
+            f"Its nodes and the datasets they make are in the namespace ``{plan.pipeline}``.",
+        ],
         indent="",
     )
     return (
@@ -140,16 +161,39 @@ def render_pipeline(plan: ConversionPlan) -> str:
         f"{_docstring([summary.rstrip('.') + '.'], indent='    ')}\n"
         "    return Pipeline(\n        [\n"
         + "".join(f"            {text}\n" for text in nodes)
-        + "        ]\n    )\n"
+        + "        ],\n"
+        + "".join(f"        {keyword},\n" for keyword in keywords)
+        + "    )\n"
     )
 
 
+def is_shared(plan: ConversionPlan, dataset: str) -> bool:
+    """Whether a dataset is outside the pipeline's namespace (shared with the project)."""
+    return not (
+        dataset.startswith(f"{plan.pipeline}.") or dataset.startswith(f"params:{plan.pipeline}.")
+    )
+
+
+def local_name(plan: ConversionPlan, dataset: str) -> str:
+    """A dataset's name as the pipeline's namespace sees it (shared datasets: unchanged)."""
+    if dataset.startswith(f"params:{plan.pipeline}."):
+        return "params:" + dataset.removeprefix(f"params:{plan.pipeline}.")
+    return dataset.removeprefix(f"{plan.pipeline}.")
+
+
 def render_catalog(plan: ConversionPlan) -> str:
-    """catalog_<pipeline>.yml: the notebook's reads, then the pipeline's results."""
+    """catalog_<pipeline>.yml: the notebook's reads, the pipeline's results, then a pattern
+    for the values that pass between its nodes in memory."""
+    memory = {
+        f"{plan.pipeline}.{{name}}": {"type": "MemoryDataset", "copy_mode": "assign"},
+    }
     return (
         header(plan)
         + "# The notebook's reads, then the pipeline's results (what `kedro run` saves).\n"
-        + _yaml(plan.catalog)
+        + (_yaml(plan.catalog) if plan.catalog else "")
+        + "# Values between nodes stay in memory, handed over as they are, as in the notebook\n"
+        + "# (a node copies what it changes); Kedro's default would deep-copy them.\n"
+        + _yaml(memory)
     )
 
 
@@ -245,8 +289,9 @@ def format_python(text: str, path: str, project_path: Path, package: str) -> str
     width = _line_length(project_path)
     if any(len(line) > width for line in text.splitlines()):
         # Long strings and comments come from the notebook as written; ruff does not wrap them.
-        first, rest = text.split("\n", 2)[:2], text.split("\n", 2)[2]
-        text = "\n".join([*first, "# ruff: noqa: E501", rest])
+        lines = text.split("\n")
+        comments = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        text = "\n".join([*lines[:comments], "# ruff: noqa: E501", *lines[comments:]])
     return text
 
 
@@ -376,6 +421,10 @@ def _blocks(lines: list[str]) -> list[list[str]]:
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _set(datasets: set[str]) -> str:
+    return "{" + ", ".join(repr(d).replace("'", '"') for d in sorted(datasets)) + "}"
 
 
 def _names(datasets: list[str]) -> str:

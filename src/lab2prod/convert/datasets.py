@@ -175,6 +175,10 @@ def result_entry(name: str, value_type: str | None) -> dict[str, Any]:
 
     DataFrames go to parquet, plain data (numbers, strings, lists and dicts of them) to JSON;
     anything else, including values of unknown type, to pickle.
+
+    Args:
+        name: The file's path under its layer folder, without suffix (``orders_report/summary``).
+        value_type: The value's statically inferred type, or ``None``.
     """
     if value_type == PANDAS_FRAME:
         return {"type": "pandas.ParquetDataset", "filepath": f"data/03_primary/{name}.parquet"}

@@ -60,6 +60,8 @@ class UnitFlow:
         bound: Names the unit binds.
         created: Objects the unit creates, in order.
         changed: Objects from before the unit that it changes in place, in order.
+        versions: The version of each changed object that the unit produces (its index in
+            the object's ``producers``): later units may change it again.
         results: Names the unit assigns at top level (the final unit's are results).
     """
 
@@ -68,6 +70,7 @@ class UnitFlow:
     bound: set[str] = field(default_factory=set)
     created: list[Obj] = field(default_factory=list)
     changed: list[Obj] = field(default_factory=list)
+    versions: dict[Obj, int] = field(default_factory=dict)
     results: list[str] = field(default_factory=list)
 
 
@@ -87,14 +90,13 @@ def trace_flow(
         name: Obj(name, "parameter", [EXTERNAL], module.parameter_types.get(name))
         for name in module.parameters
     }
-    for code in codes:
-        for read in code.embedded_reads:
-            env[read.name] = _read_object(read)
     not_data = set(module.modules) | set(module.helpers) | BUILTIN_NAMES
     skipped_binds = _skipped_binds(skipped)
     flows = []
     for index, code in enumerate(codes):
         flow = UnitFlow()
+        for read in code.embedded_reads:
+            env[read.name] = _read_object(read)
         local = dict(env)
         for step in code.steps:
             if step.catalog is not None:
@@ -152,6 +154,7 @@ def trace_flow(
             flow.results.extend(n for n in step.top_binds if n not in flow.results)
         for obj in flow.changed:
             obj.producers.append(index)
+            flow.versions[obj] = len(obj.producers) - 1
         flow.env_end = local
         env = local
         flows.append(flow)

@@ -1,20 +1,26 @@
-"""Dataset names of a conversion: unique in the pipeline, clear of the project's catalog.
+"""Dataset names of a conversion: in the pipeline's namespace, shared only on purpose.
 
-A value keeps the name of its variable (``orders``); a later version of it, made by a section
-that reassigns or changes it, is named after the variable and that section's node
-(``orders_clean_the_data``). Parameters are ``params:<pipeline>.<name>``. A name the project's
-catalog already uses is prefixed with the pipeline's name; a read of a file the catalog already
-declares, with the same type and load arguments, reuses that entry.
+Every dataset a converted pipeline makes lives in the pipeline's Kedro namespace (the pipeline's
+name): ``orders`` in the pipeline ``orders_report`` is the dataset ``orders_report.orders``, so
+generic names (``df``, ``model``) of two notebooks never meet. A value keeps the name of its
+variable; a later version of it, made by a section that reassigns or changes it, is named after
+the variable and that section's node (``orders_clean_the_data``). Parameters are
+``params:<pipeline>.<name>``. What really is shared keeps a project-wide name: a file the
+notebook reads is named after the file (``orders`` for ``data/01_raw/orders.csv``), outside the
+namespace, and a read of a file the project's catalog already declares (with the same type and
+load arguments) reads that entry; ``catalog.load("name")`` reads ``name``.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from lab2prod.convert import datasets
+from lab2prod.convert.cells import slug
 from lab2prod.convert.flow import Obj
 from lab2prod.convert.steps import UnitCode
 
@@ -37,6 +43,10 @@ class Naming:
             if isinstance(entry, Mapping) and entry.get("filepath")
         }
 
+    def full(self, local: str) -> str:
+        """The project-wide name of a dataset of this pipeline's namespace."""
+        return f"{self.pipeline}.{local}"
+
     def dataset(self, obj: Obj, version: int) -> str:
         return self.names[(obj.serial, version)]
 
@@ -54,7 +64,7 @@ class Naming:
             name = self._read(obj)
         elif version == 0:
             unit = codes[producer].unit.name
-            name = self._unique(obj.base, f"{obj.base}_{unit}", f"{self.pipeline}_{obj.base}")
+            name = self._unique(obj.base, f"{obj.base}_{unit}")
         else:
             name = self._unique(f"{obj.base}_{codes[producer].unit.name}")
         self.names[key] = name
@@ -62,6 +72,7 @@ class Naming:
         return name
 
     def _read(self, obj: Obj) -> str:
+        """A read's dataset: named after its file, outside the namespace (files are shared)."""
         assert obj.read is not None and obj.read.read is not None
         read = obj.read.read
         filepath = _project_path(read.path, self.notebook_dir)
@@ -69,32 +80,45 @@ class Naming:
         known = self._files.get(_normal(filepath))
         if known is not None and known[1] == _reading(entry):
             return known[0]
-        name = self._unique(obj.base, f"{self.pipeline}_{obj.base}")
+        stem = slug(_normal(filepath).rsplit("/", 1)[-1].split(".")[0]) or obj.base
+        name = next(
+            candidate
+            for candidate in itertools.chain(
+                [stem, f"{self.pipeline}_{stem}"], _numbered(f"{self.pipeline}_{stem}")
+            )
+            if self._free_shared(candidate)
+        )
         self.catalog[name] = entry
+        self._files[_normal(filepath)] = (name, _reading(entry))
         return name
 
     def add_result(self, name: str, value_type: str | None) -> None:
-        entry = datasets.result_entry(name, value_type)
-        if _normal(entry["filepath"]) in self._files:
-            folder, file = entry["filepath"].rsplit("/", 1)
-            entry["filepath"] = f"{folder}/{self.pipeline}_{file}"
-        self.catalog[name] = entry
+        """A catalog entry that saves the result ``name`` (a full name) by its type."""
+        local = name.removeprefix(f"{self.pipeline}.")
+        self.catalog[name] = datasets.result_entry(f"{self.pipeline}/{local}", value_type)
 
     def _unique(self, *candidates: str) -> str:
-        """The first candidate no dataset uses yet, else the last one numbered.
+        """The full name of the first candidate no dataset uses yet, else the last numbered.
 
-        A name the project's catalog already has gets the pipeline's name as a prefix.
+        A candidate is taken when a dataset of the namespace has it, and also when a shared
+        dataset has it: inside the namespace, both would be written the same way.
         """
-        taken = self.used | set(self.existing)
-        for candidate in candidates:
-            if candidate in self.existing:  # another pipeline's dataset: prefix ours
-                candidate = f"{self.pipeline}_{candidate}"
-            if candidate not in taken:
-                return candidate
-        number = 2
-        while f"{candidates[-1]}_{number}" in taken:
-            number += 1
-        return f"{candidates[-1]}_{number}"
+        for candidate in itertools.chain(candidates, _numbered(candidates[-1])):
+            if self._free(candidate):
+                return self.full(candidate)
+        raise AssertionError("unreachable")  # pragma: no cover - the numbering never ends
+
+    def _free(self, local: str) -> bool:
+        """Whether a dataset of the namespace may be called ``local``."""
+        return local not in self.used and self.full(local) not in self.used | set(self.existing)
+
+    def _free_shared(self, name: str) -> bool:
+        """Whether a shared dataset may be called ``name`` (nor taken in the namespace)."""
+        return name not in self.used | set(self.existing) and self.full(name) not in self.used
+
+
+def _numbered(name: str) -> Iterator[str]:
+    return (f"{name}_{number}" for number in itertools.count(2))
 
 
 def _project_path(path: str, notebook_dir: str) -> str:

@@ -93,14 +93,15 @@ class ConversionPlan:
     """Everything the generated files say, as data.
 
     Attributes:
-        pipeline: The pipeline's name.
+        pipeline: The pipeline's name, which is also the Kedro namespace of its nodes and of
+            the datasets it makes (``<pipeline>.<name>``).
         package: The project's package.
         notebook: The notebook's path relative to the project root, POSIX style.
         title: The notebook's H1 title.
         imports: Import statements of the notebook, deduplicated, in order.
         helpers: Source of the notebook's functions and classes, in order.
         nodes: The nodes in notebook order.
-        catalog: New catalog entries, by dataset name: reads, then results.
+        catalog: New catalog entries, by full dataset name: reads, then results.
         parameters: The ``parameters`` cell's defaults.
         inputs: Datasets the pipeline reads (catalog and parameters).
         results: Datasets of the final node that nothing reads: saved by the catalog.
@@ -268,7 +269,7 @@ def _node(
     outputs, checks = [], []
     last_cell = code.unit.cells[-1].cell.index
     for obj in [*flow.created, *flow.changed]:
-        version = len(obj.producers) - 1 if obj in flow.changed else 0
+        version = flow.versions.get(obj, 0)
         if (obj, version) not in needed:
             continue
         variable = _variable(flow, obj)

@@ -125,30 +125,3 @@ def existing_catalog(project: Project, pipeline: str) -> dict[str, Any]:
             if not str(name).startswith("_") and "{" not in str(name):
                 entries[str(name)] = entry
     return entries
-
-
-def node_clashes(plan: ConversionPlan) -> dict[str, str]:
-    """Nodes of the plan whose names another registered pipeline already uses.
-
-    Kedro refuses two nodes of one name in a pipeline, and ``__default__`` usually sums every
-    pipeline. Needs the project bootstrapped (as inside ``kedro`` commands); imports the
-    pipelines ``find_pipelines()`` finds.
-
-    Returns:
-        Node name to the first other pipeline that has a node of that name.
-    """
-    import importlib
-
-    from kedro.framework.project import find_pipelines
-
-    importlib.invalidate_caches()  # pipelines written since this process started
-    pipelines = find_pipelines(raise_errors=True)
-    mine = {node.name for node in plan.nodes}
-    found: dict[str, str] = {}
-    for name in sorted(pipelines):
-        if name in ("__default__", plan.pipeline):
-            continue
-        for node in pipelines[name].nodes:
-            if node.name in mine:
-                found.setdefault(node.name, name)
-    return found

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 from lab2prod.convert.capture import KINDS_RECORD, comparable
 from lab2prod.convert.plan import Check, ConversionPlan
 from lab2prod.convert.project import Generated, Project
+from lab2prod.convert.registry import load_generated
 
 VERIFY_TAG = "lab2prod-verify"
 """The tag of the cells ``--verify`` inserts into its copy of the notebook."""
@@ -116,7 +115,7 @@ def verify(
 
 def run_pipeline(generated: Generated, load: Callable[[str], Any]) -> dict[str, Any]:
     """Run the generated pipeline node by node; every input and output, by dataset name."""
-    pipeline = _load_pipeline(generated)
+    pipeline = load_generated(generated)
     values: dict[str, Any] = {}
     for name in sorted(pipeline.inputs()):
         values[name] = load(name)
@@ -190,31 +189,6 @@ def _run_notebook(
     finally:
         copy.unlink(missing_ok=True)
     return result.records, result.notebook_path
-
-
-def _load_pipeline(generated: Generated) -> Any:
-    """The generated ``create_pipeline()``, from the generated text, not from the disk."""
-    pipeline = generated.plan.pipeline
-    package = f"_lab2prod_verify_{pipeline}"
-    paths = {
-        stem: next(p for p in generated.files if p.endswith(f"pipelines/{pipeline}/{stem}.py"))
-        for stem in ("nodes", "pipeline")
-    }
-    parent = types.ModuleType(package)
-    parent.__path__ = []
-    modules: dict[str, types.ModuleType] = {package: parent}
-    try:
-        sys.modules[package] = parent
-        for stem, path in paths.items():
-            module = types.ModuleType(f"{package}.{stem}")
-            module.__package__ = package
-            module.__file__ = path
-            sys.modules[module.__name__] = modules[stem] = module
-            exec(compile(generated.files[path], path, "exec"), module.__dict__)
-        return modules["pipeline"].create_pipeline()
-    finally:
-        for name in (package, f"{package}.nodes", f"{package}.pipeline"):
-            sys.modules.pop(name, None)
 
 
 def _compare(

@@ -97,17 +97,20 @@ def test_edited_file_is_refused_without_force(project: ProjectMetadata):
     assert forced.exit_code == 0, forced.output
 
 
-def test_node_names_used_by_another_pipeline_are_refused(project: ProjectMetadata):
-    """Kedro refuses duplicate node names in the default pipeline: convert says which."""
-    notebook(project, "convert", "notebooks/mutation_in_place.ipynb", "--pipeline", "mutation")
-    result = notebook(
-        project, "convert", "notebooks/node_tags_and_skip.ipynb", "--pipeline", "tags"
-    )
-    assert result.exit_code == 1
-    assert (
-        "node names already used by other pipelines: 'summarise' (in 'mutation')" in result.output
-    )
-    assert not (project.project_path / "src" / PACKAGE / "pipelines" / "tags").exists()
+def test_two_notebooks_with_the_same_headings_live_in_one_project(project: ProjectMetadata):
+    """Both have a 'Summarise' section and read orders.csv: both convert, the read is shared."""
+    first = notebook(project, "convert", "notebooks/mutation_in_place.ipynb", "--pipeline", "a")
+    second = notebook(project, "convert", "notebooks/node_tags_and_skip.ipynb", "--pipeline", "b")
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    from corpus.pipeline_registry import register_pipelines
+
+    pipelines = register_pipelines()
+    names = {node.name for node in pipelines["__default__"].nodes}
+    assert {"a.summarise", "b.summarise"} <= names
+    assert "orders" in pipelines["a"].inputs() and "orders" in pipelines["b"].inputs()
+    catalog = (project.project_path / "conf" / "base" / "catalog_b.yml").read_text()
+    assert "\norders:" not in catalog  # b reads the entry a declared
 
 
 SKIPPED_CHANGE = [
@@ -134,7 +137,8 @@ def test_verify_lists_mismatches_by_node_and_dataset(project: ProjectMetadata):
     assert result.exit_code == 1, result.output
     assert "ok        (catalog) -> orders" in result.output
     assert (
-        "mismatch  total -> total: the pipeline gives 1062.9, the notebook 2125.8" in result.output
+        "mismatch  total -> doubled.total: the pipeline gives 1062.9, the notebook 2125.8"
+        in result.output
     )
     assert "1 datasets equal, 1 differ, 0 not comparable." in result.output
 
@@ -157,7 +161,7 @@ def test_real_convert_verify_run_and_generated_test(tmp_path: Path):
 
     run = kedro(root, "run", "--pipeline", "model")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    scored = pd.read_parquet(root / "data" / "03_primary" / "orders_score.parquet")
+    scored = pd.read_parquet(root / "data" / "03_primary" / "model" / "orders_score.parquet")
     assert "score" in scored.columns
 
     tested = subprocess.run(

@@ -57,5 +57,5 @@ def test_a_300_cell_notebook_converts_in_under_5_seconds(tmp_path: Path):
     generated = generate(project, notebook, "long")
     elapsed = time.perf_counter() - started
     assert len(generated.plan.nodes) == SECTIONS
-    assert generated.plan.nodes[-1].inputs[0].dataset == "orders_step_98"
+    assert generated.plan.nodes[-1].inputs[0].dataset == "long.orders_step_98"
     assert elapsed < 5, f"{elapsed:.2f} s"

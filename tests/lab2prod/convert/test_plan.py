@@ -66,23 +66,28 @@ def test_every_dataset_has_exactly_one_producer(stem: str):
 def test_mutation_in_place_outputs_a_new_dataset_read_by_later_sections():
     """A section changing `orders` in place outputs `orders_<node>`; later sections read it."""
     found = plan("mutation_in_place")
-    assert wiring(node(found, "flag_large_orders")) == (["orders"], ["orders_flag_large_orders"])
+    ns = "mutation_in_place."
+    assert wiring(node(found, "flag_large_orders")) == (
+        ["orders"],
+        [f"{ns}orders_flag_large_orders"],
+    )
     assert node(found, "flag_large_orders").copies == ("orders",)
     assert wiring(node(found, "summarise")) == (
-        ["categories", "orders_flag_large_orders"],
-        ["summary", "n_categories", "categories_summarise"],
+        [f"{ns}categories", f"{ns}orders_flag_large_orders"],
+        [f"{ns}summary", f"{ns}n_categories", f"{ns}categories_summarise"],
     )
     assert node(found, "summarise").copies == ("categories",)
-    assert found.results == ("summary", "n_categories", "categories_summarise")
+    assert found.results == (f"{ns}summary", f"{ns}n_categories", f"{ns}categories_summarise")
 
 
 def test_reassignment_across_sections_chains_versions():
     """Each section rebinding `orders` makes a dataset the next section reads."""
     found = plan("reassignment_across_sections")
+    ns = "reassignment_across_sections."
     assert [wiring(n) for n in found.nodes] == [
-        (["orders"], ["orders_keep_paid_orders"]),
-        (["orders_keep_paid_orders"], ["orders_keep_large_orders"]),
-        (["orders_keep_large_orders"], ["total"]),
+        (["orders"], [f"{ns}orders_keep_paid_orders"]),
+        ([f"{ns}orders_keep_paid_orders"], [f"{ns}orders_keep_large_orders"]),
+        ([f"{ns}orders_keep_large_orders"], [f"{ns}total"]),
     ]
     assert all(not n.copies for n in found.nodes)  # rebinding is not changing
 
@@ -90,10 +95,11 @@ def test_reassignment_across_sections_chains_versions():
 def test_aliasing_follows_the_object_not_the_name():
     """Changing `paid`, an alias, changes `orders`; swapped names read the right datasets."""
     found = plan("aliasing")
-    assert wiring(node(found, "mark_paid_orders")) == (["orders"], ["orders_mark_paid_orders"])
+    marked = "aliasing.orders_mark_paid_orders"
+    assert wiring(node(found, "mark_paid_orders")) == (["orders"], [marked])
     join = node(found, "join")
     assert [(i.argument, i.dataset) for i in join.inputs] == [
-        ("right", "orders_mark_paid_orders"),
+        ("right", marked),
         ("left", "customers"),
     ]
     assert "'Swap names' (code cell 4)" in found.left_out  # only names existing values
@@ -102,8 +108,12 @@ def test_aliasing_follows_the_object_not_the_name():
 def test_model_fitted_in_place_is_checked_by_its_predictions():
     """`model.fit(X, y)` in the section that creates the model: one output, checked on `X`."""
     found = plan("fits_a_model")
-    assert wiring(node(found, "train")) == (["params:fits_a_model.C", "X", "y"], ["model"])
-    check = next(c for c in found.checks if c.dataset == "model")
+    ns = "fits_a_model."
+    assert wiring(node(found, "train")) == (
+        ["params:fits_a_model.C", f"{ns}X", f"{ns}y"],
+        [f"{ns}model"],
+    )
+    check = next(c for c in found.checks if c.dataset == f"{ns}model")
     assert (check.node, check.variable, check.predict_on) == ("train", "model", "X")
     assert node(found, "train").outputs[0].hint == "LogisticRegression"
 
@@ -146,22 +156,29 @@ def test_literal_path_reads_become_catalog_entries_with_their_arguments():
             "dtype": {"order_id": "int64"},
         },
     }
-    assert found.catalog["orders_data"] == {
+    assert found.catalog["literal_path_reads_orders"] == {  # the same file, read otherwise
         "type": "polars.EagerPolarsDataset",
         "filepath": "data/01_raw/orders.csv",
         "file_format": "csv",
     }
     assert "orders_data.group_by(" in node(found, "totals_with_polars").body
-    assert set(found.inputs) == {"orders", "customers", "orders_data", "customers_data"}
+    assert set(found.inputs) == {
+        "orders",
+        "customers",
+        "literal_path_reads_orders",
+        "literal_path_reads_customers",
+    }
 
 
 def test_results_are_saved_with_a_type_appropriate_dataset():
     """DataFrames to parquet, plain data to JSON, pickle only for what else is unknown."""
-    assert plan("no_headings").catalog["spend"]["type"] == "pandas.ParquetDataset"
-    assert plan("reassignment_across_sections").catalog["total"]["type"] == "json.JSONDataset"
-    assert plan("a_class").catalog["counts"]["type"] == "json.JSONDataset"
-    assert plan("helper_functions").catalog["report"]["type"] == "pickle.PickleDataset"
-    totals = plan("literal_path_reads").catalog["n_categories"]
+    assert plan("no_headings").catalog["no_headings.spend"]["type"] == "pandas.ParquetDataset"
+    total = plan("reassignment_across_sections").catalog["reassignment_across_sections.total"]
+    assert total["type"] == "json.JSONDataset"
+    assert plan("a_class").catalog["a_class.counts"]["type"] == "json.JSONDataset"
+    report = plan("helper_functions").catalog["helper_functions.report"]
+    assert report["type"] == "pickle.PickleDataset"
+    totals = plan("literal_path_reads").catalog["literal_path_reads.n_categories"]
     assert totals["type"] == "pickle.PickleDataset"
 
 
@@ -186,7 +203,7 @@ def test_display_code_is_dropped_with_a_note():
 def test_loops_keep_their_code_and_drop_prints_inside():
     """A loop that changes `orders` outputs it; a print inside a kept loop is dropped."""
     found = plan("loops")
-    assert wiring(node(found, "fill_gaps")) == (["orders"], ["orders_fill_gaps"])
+    assert wiring(node(found, "fill_gaps")) == (["orders"], ["loops.orders_fill_gaps"])
     split = node(found, "split_by_category")
     assert "print(" not in split.body
     assert "frames[category] = group.reset_index(drop=True)" in split.body
@@ -195,7 +212,7 @@ def test_loops_keep_their_code_and_drop_prints_inside():
 def test_no_headings_is_one_node_named_from_the_title():
     """Without H2 headings the code is one node, named from the H1 title."""
     found = plan("no_headings")
-    assert [wiring(n) for n in found.nodes] == [(["orders"], ["spend"])]
+    assert [wiring(n) for n in found.nodes] == [(["orders"], ["no_headings.spend"])]
     assert found.nodes[0].name == "spend_per_customer"
 
 
@@ -223,11 +240,11 @@ def test_existing_catalog_entry_for_the_same_file_is_reused(tmp_path: Path):
         ("code", 'totals = tx.groupby("customer_id", as_index=False)["amount"].sum()', []),
         existing=existing,
     )
-    assert wiring(found.nodes[0]) == (["raw_transactions"], ["made_totals"])
+    assert wiring(found.nodes[0]) == (["raw_transactions"], ["made.totals"])
     assert found.catalog == {
-        "made_totals": {
+        "made.totals": {
             "type": "pandas.ParquetDataset",
-            "filepath": "data/03_primary/made_totals.parquet",
+            "filepath": "data/03_primary/made/totals.parquet",
         }
     }
 
@@ -240,9 +257,9 @@ def test_kedro_ipython_catalog_load_reads_the_project_dataset(tmp_path: Path):
         ("markdown", "## Count", []),
         ("code", 'df = catalog.load("raw_transactions")\nn = len(df)', []),
     )
-    assert wiring(found.nodes[0]) == (["raw_transactions"], ["n"])
+    assert wiring(found.nodes[0]) == (["raw_transactions"], ["made.n"])
     assert found.catalog == {
-        "n": {"type": "json.JSONDataset", "filepath": "data/08_reporting/n.json"}
+        "made.n": {"type": "json.JSONDataset", "filepath": "data/08_reporting/made/n.json"}
     }
 
 
@@ -268,7 +285,7 @@ def test_two_names_for_one_input_object_are_one_input(tmp_path: Path):
         ("code", "b.append(2)\ntotal = sum(a)", []),
     )
     use = node(found, "use")
-    assert wiring(use) == (["a"], ["total", "a_use"])
+    assert wiring(use) == (["made.a"], ["made.total", "made.a_use"])
     assert use.aliases == (("a", "b"),) or use.aliases == (("b", "a"),)
     assert use.copies in (("a",), ("b",))
 
@@ -285,6 +302,6 @@ def test_a_function_changing_its_argument_changes_the_callers_object(tmp_path: P
         ("markdown", "## Count", []),
         ("code", "n = int(orders['flag'].sum())", []),
     )
-    assert wiring(node(found, "flag")) == (["orders"], ["orders_flag"])
+    assert wiring(node(found, "flag")) == (["made.orders"], ["made.orders_flag"])
     assert node(found, "flag").copies == ("orders",)
-    assert wiring(node(found, "count")) == (["orders_flag"], ["n"])
+    assert wiring(node(found, "count")) == (["made.orders_flag"], ["made.n"])

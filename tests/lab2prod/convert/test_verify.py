@@ -13,7 +13,7 @@ from lab2prod.convert.sync import write_conversion
 from lab2prod.convert.verify import verify
 from tests.lab2prod.convert.conftest import CONVERTIBLE, make_corpus_project
 
-NOT_COMPARABLE = {"loops": ["frames"]}
+NOT_COMPARABLE = {"loops": ["loops.frames"]}
 """Datasets whose values record() cannot carry: a dict of DataFrames."""
 
 

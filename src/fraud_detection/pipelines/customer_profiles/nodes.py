@@ -26,7 +26,7 @@ def profile_each_customer(transactions: pd.DataFrame) -> pd.DataFrame:
         transactions: ``raw_transactions``.
 
     Returns:
-        ``profiles``.
+        ``profiles`` as ``customer_profiles.profiles``.
 
     Left out of the notebook's code:
 
@@ -57,13 +57,13 @@ def flag_high_spenders(
     `high_spender_quantile` of such customers. The flag is added to `profiles` in place.
 
     Args:
-        profiles: ``profiles``.
+        profiles: ``customer_profiles.profiles``.
         min_transactions: ``params:customer_profiles.min_transactions``.
         high_spender_quantile: ``params:customer_profiles.high_spender_quantile``.
 
     Returns:
-        ``threshold``.
-        ``profiles`` as ``profiles_flag_high_spenders``.
+        ``threshold`` as ``customer_profiles.threshold``.
+        ``profiles`` as ``customer_profiles.profiles_flag_high_spenders``.
 
     Left out of the notebook's code:
 
@@ -84,12 +84,12 @@ def rank_customers(
     The profiles, largest spenders first, and a summary for the report.
 
     Args:
-        profiles: ``profiles_flag_high_spenders``.
-        threshold: ``threshold``.
+        profiles: ``customer_profiles.profiles_flag_high_spenders``.
+        threshold: ``customer_profiles.threshold``.
 
     Returns:
-        ``customer_profiles``.
-        ``profile_summary``.
+        ``customer_profiles`` as ``customer_profiles.customer_profiles``.
+        ``profile_summary`` as ``customer_profiles.profile_summary``.
 
     Left out of the notebook's code:
 

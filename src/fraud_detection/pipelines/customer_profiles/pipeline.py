@@ -3,6 +3,8 @@
 #   kedro notebook convert notebooks/02_customer_profiles.ipynb --pipeline customer_profiles
 """Wiring of the ``customer_profiles`` pipeline, converted from
 ``notebooks/02_customer_profiles.ipynb``.
+
+Its nodes and the datasets they make are in the namespace ``customer_profiles``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 flag_high_spenders,
-                inputs=[
-                    "profiles",
-                    "params:customer_profiles.min_transactions",
-                    "params:customer_profiles.high_spender_quantile",
-                ],
+                inputs=["profiles", "params:min_transactions", "params:high_spender_quantile"],
                 outputs=["threshold", "profiles_flag_high_spenders"],
                 name="flag_high_spenders",
             ),
@@ -38,5 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["customer_profiles", "profile_summary"],
                 name="rank_customers",
             ),
-        ]
+        ],
+        namespace="customer_profiles",
+        inputs={"raw_transactions"},
     )
