@@ -21,19 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from lab2prod.errors import NotebookParameterError, NotebookReadError
+from lab2prod.magics import IPythonLine, split_ipython
+
+__all__ = [
+    "PARAMETERS_TAG",
+    "Cell",
+    "IPythonLine",
+    "Notebook",
+    "Parameter",
+    "Section",
+    "check_declared",
+    "parse_parameters",
+    "read_notebook",
+    "split_ipython",
+]
 
 PARAMETERS_TAG = "parameters"
 """The tag papermill looks for: the cell that assigns the notebook's parameters' defaults."""
 
-# IPython-only lines (magics, shell escapes, help) are not Python; blank them before parsing so
-# line numbers still match the cell.
-_IPYTHON_LINE = re.compile(r"^\s*[%!?]")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
-# Cell magics whose body is Python run once more or less as written: the magic line is dropped.
-_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
-# Line magics that run the Python statement after them (`%time df = load()`): the statement stays.
-_PYTHON_LINE_MAGIC = re.compile(r"^(\s*)%(?:time|timeit|prun)\s+(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -85,22 +92,6 @@ class Section:
     heading: str | None
     markdown: str
     cells: tuple[Cell, ...]
-
-
-@dataclass(frozen=True)
-class IPythonLine:
-    """A line of a code cell that is IPython syntax rather than Python.
-
-    Attributes:
-        line: Its number within the cell, from 1.
-        text: The line, stripped.
-        kind: ``"magic"`` (``%matplotlib inline``, ``%%time``), ``"shell"`` (``!pip ...``) or
-            ``"help"`` (``?df``).
-    """
-
-    line: int
-    text: str
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -264,45 +255,6 @@ def parse_parameters(source: str) -> dict[str, Parameter]:
             default = ast.get_source_segment(python, value) or ast.unparse(value)
             declared[target.id] = Parameter(target.id, default, statement.lineno)
     return declared
-
-
-def split_ipython(source: str) -> tuple[str, list[IPythonLine]]:
-    """A code cell's Python, with its IPython-only lines blanked, and those lines.
-
-    Line magics (``%matplotlib inline``), shell escapes (``!pip install x``) and help lines
-    (``?df``) become empty lines, so line numbers still match the cell; a timing magic keeps
-    the statement it times (``%time df = load()`` becomes ``df = load()``). A cell magic on the
-    first line (``%%time``) is blanked too: the body of ``%%time``, ``%%timeit``, ``%%capture``
-    and ``%%prun`` is Python; the body of any other cell magic (``%%bash``, ``%%html``) is not,
-    and the whole cell is blanked.
-
-    Args:
-        source: The cell's text.
-
-    Returns:
-        The Python text, and the IPython lines in order.
-    """
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].strip()
-        name = magic[2:].split(maxsplit=1)[0] if len(magic) > 2 else ""
-        if name not in _PYTHON_CELL_MAGICS:
-            return "\n" * (len(lines) - 1), [IPythonLine(1, magic, "magic")]
-        return "\n".join(["", *lines[1:]]), [IPythonLine(1, magic, "magic")]
-    python, found = [], []
-    for number, line in enumerate(lines, start=1):
-        timed = _PYTHON_LINE_MAGIC.match(line)
-        if timed:
-            found.append(IPythonLine(number, line.strip().split()[0], "magic"))
-            python.append(timed.group(1) + timed.group(2))
-        elif _IPYTHON_LINE.match(line):
-            text = line.strip()
-            kind = {"%": "magic", "!": "shell", "?": "help"}[text[0]]
-            found.append(IPythonLine(number, text, kind))
-            python.append("")
-        else:
-            python.append(line)
-    return "\n".join(python), found
 
 
 def check_declared(notebook: Notebook, names: Iterable[str], *, kind: str = "parameter") -> None:

@@ -19,7 +19,6 @@ from lab2prod.notebook import Cell, IPythonLine, Notebook, split_ipython
 
 SKIP_TAG = "skip"
 NODE_TAG_PREFIX = "node:"
-_IPYTHON_ASSIGNMENT = re.compile(r"=\s*[!%]")
 
 
 @dataclass
@@ -119,6 +118,17 @@ def parse_cell(notebook: Notebook, cell: Cell, *, strict: bool = True) -> Parsed
         ConversionError: The cell does not parse (only when ``strict``).
     """
     python, ipython = split_ipython(cell.source)
+    assigned = next((line for line in ipython if line.kind == "assignment"), None)
+    if assigned is not None and strict:
+        raise error(
+            notebook,
+            cell,
+            assigned.line,
+            "IPython assignment",
+            f"`{assigned.text}` assigns the output of a shell command or magic, which a "
+            "pipeline cannot run. Compute the value in Python (e.g. `subprocess.run`, "
+            "`pathlib.Path.glob`), or tag the cell 'skip'.",
+        )
     try:
         tree = ast.parse(python)
     except SyntaxError as exc:
@@ -126,16 +136,6 @@ def parse_cell(notebook: Notebook, cell: Cell, *, strict: bool = True) -> Parsed
             return ParsedCell(cell, python, None, ipython)
         line = exc.lineno or 1
         text = cell.source.splitlines()[line - 1].strip() if cell.source else ""
-        if _IPYTHON_ASSIGNMENT.search(text):
-            raise error(
-                notebook,
-                cell,
-                line,
-                "IPython assignment",
-                f"`{text}` assigns the output of a shell command or magic, which a pipeline "
-                "cannot run. Compute the value in Python (e.g. `subprocess.run`, "
-                "`pathlib.Path.glob`), or tag the cell 'skip'.",
-            ) from exc
         raise error(
             notebook,
             cell,
