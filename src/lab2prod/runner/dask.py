@@ -23,26 +23,28 @@ Where it runs: ``config.py``.
 from __future__ import annotations
 
 import logging
-import operator
-import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from kedro.io import MemoryDataset
 from kedro.runner import AbstractRunner
 
-from lab2prod.errors import ClusterConfigError, NodeLostError, NotPortableError
+from lab2prod.errors import ClusterConfigError
+from lab2prod.runner.checks import (
+    check_resources,
+    memory_datasets,
+    portable_payload,
+    workers_in_process,
+)
 from lab2prod.runner.config import DaskSettings, load_settings
 from lab2prod.runner.project import current_project
-from lab2prod.runner.tags import NodeOptions, node_options
+from lab2prod.runner.schedule import Schedule
+from lab2prod.runner.tags import node_options
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client
     from kedro.io import CatalogProtocol
     from kedro.pipeline import Pipeline
-    from kedro.pipeline.node import Node
     from pluggy import PluginManager
 
 logger = logging.getLogger(__name__)
@@ -105,102 +107,23 @@ class DaskRunner(AbstractRunner):
         options = {
             node: node_options(node, default_retries=settings.retries) for node in pipeline.nodes
         }
-        memory = _memory_datasets(pipeline, catalog)
+        memory = memory_datasets(pipeline, catalog)
         in_process = (
             self._client is None and not settings.address and not (settings.local_cluster.processes)
         )
         payload: bytes | None = None
         if not in_process and self._client is None:
-            payload = _portable_payload(pipeline, catalog)
+            payload = portable_payload(pipeline, catalog)
         with _connect(settings, self._client) as client:
             if self._client is not None:
-                in_process = _workers_in_process(client)
+                in_process = workers_in_process(client)
                 if not in_process:
-                    payload = _portable_payload(pipeline, catalog)
-            _check_resources(client, options)
+                    payload = portable_payload(pipeline, catalog)
+            check_resources(client, options)
             _register_project(client, settings, in_process)
             logger.info("Running %d nodes on the Dask cluster %s", len(pipeline.nodes), client)
-            schedule = _Schedule(self, pipeline, catalog, client, options, memory, run_id)
+            schedule = Schedule(self, pipeline, catalog, client, options, memory, run_id)
             schedule.run(payload, in_process=in_process)
-
-
-def _memory_datasets(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:
-    """Datasets that nodes of ``pipeline`` make and that live in memory: they travel as futures."""
-    made = {name for node in pipeline.nodes for name in node.outputs}
-    return {
-        name for name in made if name not in catalog or isinstance(catalog.get(name), MemoryDataset)
-    }
-
-
-def _portable_payload(pipeline: Pipeline, catalog: CatalogProtocol) -> bytes:
-    """The catalog pickled for the workers, after checking that every node and dataset of the
-    pipeline can travel to another process.
-
-    Raises:
-        NotPortableError: Nodes or datasets cannot be pickled, or are single-process datasets.
-    """
-    from distributed.protocol.pickle import dumps
-
-    nodes, datasets, reasons = [], [], []
-    for node in pipeline.nodes:
-        try:
-            dumps(node)
-        except Exception as exc:  # pickling raises anything the object's __reduce__ raises
-            nodes.append(node.name)
-            reasons.append(f"node '{node.name}': {type(exc).__name__}: {exc}")
-    for name in sorted(pipeline.datasets()):
-        if name not in catalog:
-            continue
-        dataset = catalog.get(name)
-        if getattr(dataset, "_SINGLE_PROCESS", False):
-            datasets.append(name)
-            reasons.append(f"dataset '{name}': {type(dataset).__name__} works in one process only")
-            continue
-        try:
-            dumps(dataset)
-        except Exception as exc:  # as above
-            datasets.append(name)
-            reasons.append(f"dataset '{name}': {type(exc).__name__}: {exc}")
-    if reasons:
-        raise NotPortableError(
-            "These cannot be sent to the Dask workers' processes:\n  - "
-            + "\n  - ".join(reasons)
-            + "\nNodes must be importable functions (no lambdas over local state, open files, "
-            "locks or clients); datasets must be picklable (open connections belong in load() "
-            "and save()). Or run on threads of this process: "
-            "--runner-params processes=false (local cluster only).",
-            nodes=nodes,
-            datasets=datasets,
-        )
-    return dumps(catalog)
-
-
-def _workers_in_process(client: Client) -> bool:
-    workers = client.scheduler_info().get("workers", {})
-    return bool(workers) and all(address.startswith("inproc://") for address in workers)
-
-
-def _check_resources(client: Client, options: dict[Node, NodeOptions]) -> None:
-    """Refuse nodes that ask for more of a resource than any worker has: Dask would wait for
-    such a worker forever."""
-    wanted = {node: opts.resources for node, opts in options.items() if opts.resources}
-    if not wanted:
-        return
-    workers = client.scheduler_info().get("workers", {}).values()
-    offered = [worker.get("resources", {}) for worker in workers]
-    for node, resources in wanted.items():
-        if any(all(offer.get(k, 0) >= v for k, v in resources.items()) for offer in offered):
-            continue
-        asked = ", ".join(f"{k}={v:g}" for k, v in resources.items())
-        have = sorted({f"{k}={v:g}" for offer in offered for k, v in offer.items()}) or ["none"]
-        raise ClusterConfigError(
-            f"Node '{node.name}' needs worker resources {asked}, and no worker of the cluster "
-            f"has that much (workers offer: {', '.join(have)}). Start workers with "
-            f'`dask worker --resources "{asked.replace(", ", ",")}"`, or change the node\'s '
-            "dask.resources tags.",
-            key="dask.resources",
-            node=node.name,
-        )
 
 
 def _register_project(client: Client, settings: DaskSettings, in_process: bool) -> None:
@@ -272,137 +195,3 @@ def _connect(settings: DaskSettings, client: Client | None) -> Iterator[Client]:
             yield connected
     finally:
         distributed_logger.setLevel(level)
-
-
-class _Schedule:
-    """One run's bookkeeping: what is submitted, done, and still needed."""
-
-    def __init__(
-        self,
-        runner: DaskRunner,
-        pipeline: Pipeline,
-        catalog: CatalogProtocol,
-        client: Client,
-        options: dict[Node, NodeOptions],
-        memory: set[str],
-        run_id: str | None,
-    ) -> None:
-        self.runner = runner
-        self.pipeline = pipeline
-        self.catalog = catalog
-        self.client = client
-        self.options = options
-        self.memory = memory
-        self.run_id = run_id
-        self.token = uuid.uuid4().hex[:8]
-        self.dependencies = pipeline.node_dependencies
-        self.todo = set(pipeline.nodes)
-        self.done: set[Node] = set()
-        self.running: dict[Future, Node] = {}
-        self.data: dict[str, Future] = {}
-        # How many nodes still to finish read each in-memory dataset.
-        self.readers = Counter(
-            name for node in pipeline.nodes for name in node.inputs if name in memory
-        )
-        self.keep = set(pipeline.outputs()) & memory
-
-    def run(self, payload: bytes | None, *, in_process: bool) -> None:
-        """Run every node; ``payload`` is the pickled catalog for worker processes, ``None``
-        for worker threads of this process (the catalog and nodes then travel by name)."""
-        from distributed import as_completed
-
-        from lab2prod.runner import task
-
-        self.in_process = in_process
-        if in_process:
-            payload = task.share_in_process(self.token, self.catalog)
-            task.share_in_process(f"{self.token}-nodes", {n.name: n for n in self.pipeline.nodes})
-        self.catalog_future = self.client.submit(
-            task.load_catalog, payload, key=f"kedro-catalog-{self.token}", pure=False
-        )
-        completed = as_completed()
-        self._submit_ready(completed)
-        try:
-            for future in completed:
-                node = self.running.pop(future)
-                self._result(future, node)
-                self.done.add(node)
-                logger.info("Completed node: %s", node.name)
-                total = len(self.pipeline.nodes)
-                logger.info("Completed %d out of %d tasks", len(self.done), total)
-                self._release(node)
-                self._submit_ready(completed)
-            if self.todo:
-                names = sorted(n.name for n in self.todo)
-                raise RuntimeError(f"Nodes {names} could not be scheduled: their inputs never came")
-            for name in sorted(self.keep):
-                self.catalog.save(name, self.data.pop(name).result())
-        except BaseException:
-            self.client.cancel(list(self.running))
-            self.runner._suggest_resume_scenario(self.pipeline, self.done, self.catalog)
-            raise
-        finally:
-            self.data.clear()
-            self.running.clear()
-            del self.catalog_future
-            task.forget_in_process(self.token)
-            task.forget_in_process(f"{self.token}-nodes")
-
-    def _submit_ready(self, completed: Any) -> None:
-        from lab2prod.runner.task import run_node
-
-        ready = [node for node in self.pipeline.nodes if node in self.todo]
-        ready = [node for node in ready if self.dependencies[node] <= self.done]
-        for node in ready:
-            self.todo.discard(node)
-            opts = self.options[node]
-            inputs = {name: self.data[name] for name in node.inputs if name in self.memory}
-            outputs = [name for name in node.outputs if name in self.memory]
-            future = self.client.submit(
-                run_node,
-                f"{self.token}-nodes:{node.name}" if self.in_process else node,
-                self.catalog_future,
-                inputs,
-                outputs,
-                self.run_id,
-                self.runner._is_async,
-                key=f"kedro-node-{node.name}-{self.token}",
-                pure=False,
-                retries=opts.retries or None,
-                resources=opts.resources or None,
-            )
-            for name in outputs:
-                self.data[name] = self.client.submit(
-                    operator.getitem,
-                    future,
-                    name,
-                    key=f"kedro-data-{name}-{self.token}",
-                    pure=False,
-                )
-            self.running[future] = node
-            completed.add(future)
-
-    def _result(self, future: Future, node: Node) -> None:
-        from distributed.scheduler import KilledWorker
-
-        try:
-            future.result()
-        except KilledWorker as exc:
-            raise NodeLostError(
-                f"Node '{node.name}': every worker that ran it died (out of memory, killed, "
-                "crashed) until Dask gave up. Give its workers more memory (memory_limit in "
-                "conf/<env>/dask.yml, or a 'dask.resources.memory-...' tag and workers started "
-                "with --resources), then run again.",
-                node=node.name,
-            ) from exc
-
-    def _release(self, node: Node) -> None:
-        """Let go of in-memory datasets no remaining node reads: Dask frees them."""
-        for name in node.inputs:
-            if name in self.readers:
-                self.readers[name] -= 1
-                if self.readers[name] < 1 and name not in self.keep:
-                    self.data.pop(name, None)
-        for name in node.outputs:
-            if name in self.memory and self.readers[name] < 1 and name not in self.keep:
-                self.data.pop(name, None)
