@@ -15,7 +15,7 @@ EXTRAS ?=
 # `make smoke`: the whole default pipeline on small data, as CI runs it.
 SMOKE_PARAMS := data_generation.n_transactions=40000,data_generation.n_customers=1500,data_generation.n_merchants=300
 
-.PHONY: install test-tools run test notebook-check smoke bento lint benchmark clean
+.PHONY: install test-tools labextension run test notebook-check smoke bento lint benchmark clean
 
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
@@ -26,6 +26,10 @@ STAMP := .venv/.installed$(subst $(eval) ,,$(EXTRAS:%=-%))
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python 3.11 $(foreach extra,$(EXTRAS),--extra $(extra))
+	@# lab2prod's Jupyter server extension, switched on as its wheel does (an editable install
+	@# leaves the wheel's data files out).
+	@mkdir -p .venv/etc/jupyter/jupyter_server_config.d
+	@cp labextension/jupyter-config/server-config/lab2prod.json .venv/etc/jupyter/jupyter_server_config.d/
 	@rm -f .venv/.installed*
 	@touch $@
 
@@ -43,11 +47,35 @@ install: $(STAMP)
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/tracking $(UV) sync --frozen --python 3.11 --extra tracking --no-dev
 	@touch $@
 
-test-tools: .tools/checkov/.installed .tools/tracking/.installed
+# The JupyterLab extension, built from labextension/ (TypeScript) with npm and Node.js >= 20.19
+# into src/lab2prod/lab/labextension/, where the wheel takes it from; linked into .venv so that
+# `kedro jupyter lab` here shows it. Rebuilt only when its sources or its lockfile change.
+LABEXT_SOURCES := labextension/package.json labextension/tsconfig.json \
+	$(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*.json)
+LABEXT_BUILT := src/lab2prod/lab/labextension/package.json
+
+labextension/node_modules/.package-lock.json: labextension/package-lock.json
+	@command -v npm >/dev/null || { echo "The JupyterLab extension is built with Node.js (>= 20.19) and npm: install them (https://nodejs.org), then run make again." >&2; exit 1; }
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(LABEXT_BUILT): $(LABEXT_SOURCES) labextension/node_modules/.package-lock.json | $(STAMP)
+	cd labextension && PATH="$(CURDIR)/$(VENV_BIN):$$PATH" npm run build
+	@touch $@
+
+labextension: $(LABEXT_BUILT)
+	@mkdir -p .venv/share/jupyter/labextensions
+	@ln -sfn "$(CURDIR)/src/lab2prod/lab/labextension" .venv/share/jupyter/labextensions/lab2prod
+
+test-tools: .tools/checkov/.installed .tools/tracking/.installed labextension
 	@command -v prometheus >/dev/null || { \
 	  echo "Installing Prometheus (Debian's prometheus package) for the monitoring tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Chromium (Debian's chromium package) for the JupyterLab browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 run: install
 	$(VENV_BIN)/kedro run $(ARGS)
@@ -73,4 +101,4 @@ benchmark: install
 	$(VENV_BIN)/python benchmarks/pipeline_scale.py $(ARGS)
 
 clean:
-	rm -rf .venv .tools
+	rm -rf .venv .tools labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo src/lab2prod/lab/labextension

@@ -13,6 +13,7 @@ The tree::
      │    ├── ClusterConfigError      dask.yml, the scheduler address or a node's tags are wrong
      │    ├── NotPortableError        a node or dataset cannot travel to the workers
      │    └── NodeLostError           a node's workers kept dying (memory?) until Dask gave up
+     ├── LabRequestError            a JupyterLab request names no notebook of a Kedro project
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
@@ -169,6 +170,10 @@ class NodeLostError(ClusterError, RuntimeError):
     def __init__(self, message: str, *, node: str) -> None:
         super().__init__(message)
         self.node = node
+class LabRequestError(Lab2ProdError, ValueError):
+    """A request of the JupyterLab extension that lab2prod cannot serve: a path that is not a
+    notebook under the Jupyter server's root, a notebook outside any Kedro project, a job that
+    does not exist. The server answers it with a 4xx and this message."""
 
 
 class NotebookError(Lab2ProdError):

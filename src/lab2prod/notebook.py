@@ -206,6 +206,23 @@ def read_notebook(path: str | Path) -> Notebook:
         raise NotebookReadError(
             f"Notebook {path} is not a notebook: not JSON ({exc}).", notebook=str(path)
         ) from exc
+    return parse_notebook(data, path)
+
+
+def parse_notebook(data: Any, path: str | Path) -> Notebook:
+    """A notebook from its JSON, already loaded: what an editor holds, saved or not.
+
+    Args:
+        data: The notebook's JSON (nbformat 4), as ``json.loads`` gives it.
+        path: Where the notebook lives (its folder places it in the project).
+
+    Returns:
+        The notebook's cells and metadata.
+
+    Raises:
+        NotebookReadError: ``data`` is not an nbformat 4 notebook.
+    """
+    path = Path(path)
     if not isinstance(data, dict) or data.get("nbformat") != 4 or "cells" not in data:
         version = data.get("nbformat") if isinstance(data, dict) else None
         raise NotebookReadError(

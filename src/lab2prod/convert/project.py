@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import yaml
 from lab2prod.convert.codegen import render
 from lab2prod.convert.plan import ConversionPlan, plan_conversion
 from lab2prod.errors import ConversionError
-from lab2prod.notebook import read_notebook
+from lab2prod.notebook import parse_notebook, read_notebook
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,21 @@ class Generated:
     files: dict[str, str]
 
 
-def generate(project: Project, notebook: str | Path, pipeline: str) -> Generated:
+def generate(
+    project: Project,
+    notebook: str | Path,
+    pipeline: str,
+    *,
+    content: Mapping[str, Any] | None = None,
+) -> Generated:
     """Convert a notebook into a pipeline's files, in memory.
 
     Args:
         project: The project.
         notebook: The notebook, relative to the project root or absolute.
         pipeline: The pipeline's name, a Python identifier.
+        content: The notebook's JSON as an editor holds it, unsaved changes included: read
+            instead of the file, which need not exist (the path still places the notebook).
 
     Returns:
         The plan and the files' text.
@@ -98,7 +107,8 @@ def generate(project: Project, notebook: str | Path, pipeline: str) -> Generated
             construct="pipeline name",
         )
     path = Path(notebook)
-    read = read_notebook(path if path.is_absolute() else project.path / path)
+    path = path if path.is_absolute() else project.path / path
+    read = read_notebook(path) if content is None else parse_notebook(content, path)
     plan = plan_conversion(
         read,
         pipeline=pipeline,

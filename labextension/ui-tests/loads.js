@@ -1,0 +1,27 @@
+/**
+ * The prebuilt extension loads in JupyterLab: the lab2prod side bar tab is there, its panel
+ * opens, and the page logs no error. LAB_URL, LAB_TOKEN; SCREENSHOT (optional) is a PNG path.
+ */
+const { run } = require('./browser');
+
+const LAB_URL = process.env.LAB_URL.replace(/\/$/, '');
+const TOKEN = process.env.LAB_TOKEN;
+
+run(async (page, errors) => {
+  await page.goto(`${LAB_URL}/lab?reset&token=${TOKEN}`);
+  const tab = page.locator('.jp-SideBar [data-id="lab2prod-pipeline"]');
+  await tab.waitFor({ timeout: 120000 });
+  await tab.click();
+  await page.locator('#lab2prod-pipeline .lab2prod-empty').waitFor();
+  const version = await page.evaluate(() => {
+    const data = document.getElementById('jupyter-config-data');
+    return data ? JSON.parse(data.textContent).appVersion : 'unknown';
+  });
+  if (process.env.SCREENSHOT) {
+    await page.screenshot({ path: process.env.SCREENSHOT });
+  }
+  if (errors.length) {
+    throw new Error(`the page logged errors:\n${errors.join('\n')}`);
+  }
+  console.log(`lab2prod loaded in JupyterLab ${version}`);
+});
