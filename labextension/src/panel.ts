@@ -68,6 +68,7 @@ export class PipelinePanel extends Widget {
     );
     tracker.currentChanged.connect(this._follow, this);
     this._follow();
+    this._render(); // also with no notebook open: say what the panel is for
   }
 
   /** The watch of the notebook the panel shows. */

@@ -9,17 +9,22 @@ const TOKEN = process.env.LAB_TOKEN;
 
 run(async (page, errors) => {
   await page.goto(`${LAB_URL}/lab?reset&token=${TOKEN}`);
+  // The launcher shows once the layout is restored: a click before then may be undone.
+  await page.locator('.jp-Launcher').first().waitFor({ timeout: 120000 });
   const tab = page.locator('.jp-SideBar [data-id="lab2prod-pipeline"]');
-  await tab.waitFor({ timeout: 120000 });
   await tab.click();
-  await page.locator('#lab2prod-pipeline .lab2prod-empty').waitFor();
+  const empty = page.locator('#lab2prod-pipeline .lab2prod-empty');
+  try {
+    await empty.waitFor({ timeout: 30000 });
+  } finally {
+    if (process.env.SCREENSHOT) {
+      await page.screenshot({ path: process.env.SCREENSHOT });
+    }
+  }
   const version = await page.evaluate(() => {
     const data = document.getElementById('jupyter-config-data');
     return data ? JSON.parse(data.textContent).appVersion : 'unknown';
   });
-  if (process.env.SCREENSHOT) {
-    await page.screenshot({ path: process.env.SCREENSHOT });
-  }
   if (errors.length) {
     throw new Error(`the page logged errors:\n${errors.join('\n')}`);
   }
