@@ -110,7 +110,10 @@ def test_example_plan_lists_the_nodes_with_their_cells_and_datasets(repository: 
     ]
     roles = {d["name"]: d["role"] for d in plan["datasets"]}
     assert roles["raw_transactions"] == "input"
-    assert roles["customer_profiles"] == roles["profile_summary"] == "result"
+    rank = plan["nodes"][2]
+    assert [roles[o["dataset"]] for o in rank["outputs"]] == ["result", "result"]
+    assert [o["variable"] for o in rank["outputs"]] == ["customer_profiles", "profile_summary"]
+    assert all(roles[o["dataset"]] == "intermediate" for o in first["outputs"])
     raw = next(d for d in plan["datasets"] if d["name"] == "raw_transactions")
     assert raw["catalog"]["filepath"] == "data/01_raw/transactions.parquet"
     assert raw["consumers"] == ["profile_each_customer"]
