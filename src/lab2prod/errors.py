@@ -170,6 +170,8 @@ class NodeLostError(ClusterError, RuntimeError):
     def __init__(self, message: str, *, node: str) -> None:
         super().__init__(message)
         self.node = node
+
+
 class LabRequestError(Lab2ProdError, ValueError):
     """A request of the JupyterLab extension that lab2prod cannot serve: a path that is not a
     notebook under the Jupyter server's root, a notebook outside any Kedro project, a job that
