@@ -61,6 +61,10 @@ class DaskSettings(BaseModel):
     default for the processes its nannies start)."""
     connect_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for the scheduler to answer."""
+    worker_hooks_disabled: list[str] = ["kedro-mlflow"]
+    """Plugins (distribution names, as ``DISABLE_HOOKS_FOR_PLUGINS`` in settings) whose hooks do
+    not run on workers. kedro-mlflow keeps its MLflow run in the client's hook object: on a
+    worker its node hooks would open stray runs of their own."""
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> DaskSettings:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kedro.runner import AbstractRunner
 
@@ -122,8 +122,24 @@ class DaskRunner(AbstractRunner):
             check_resources(client, options)
             _register_project(client, settings, in_process)
             logger.info("Running %d nodes on the Dask cluster %s", len(pipeline.nodes), client)
-            schedule = Schedule(self, pipeline, catalog, client, options, memory, run_id)
+            client_hooks = _client_side_hooks(hook_manager, settings.worker_hooks_disabled)
+            schedule = Schedule(
+                self, pipeline, catalog, client, options, memory, run_id, client_hooks
+            )
             schedule.run(payload, in_process=in_process)
+
+
+def _client_side_hooks(hook_manager: PluginManager | None, plugins: list[str]) -> Any:
+    """The ``before_node_run`` of ``plugins`` only, from the client's hook manager: those
+    plugins' hooks stay off the workers, and run here before each node is submitted."""
+    if hook_manager is None or not plugins or not hasattr(hook_manager, "list_plugin_distinfo"):
+        return None
+    names = {variant for n in plugins for variant in (n, n.replace("-", "_"), n.replace("_", "-"))}
+    kept = [p for p, dist in hook_manager.list_plugin_distinfo() if dist.project_name in names]
+    if not kept:
+        return None
+    others = [p for p in hook_manager.get_plugins() if p not in kept]
+    return hook_manager.subset_hook_caller("before_node_run", remove_plugins=others)
 
 
 def _register_project(client: Client, settings: DaskSettings, in_process: bool) -> None:
@@ -145,6 +161,7 @@ def _register_project(client: Client, settings: DaskSettings, in_process: bool) 
         package_name=None if project is None else project.package_name,
         logging_config=None if in_process else dict(LOGGING.data),
         native_threads=int(native),
+        disabled_plugins=tuple(settings.worker_hooks_disabled),
     )
     client.register_plugin(plugin, name=PLUGIN_NAME)
 

@@ -32,6 +32,8 @@ class KedroProjectPlugin(WorkerPlugin):
             workers; ``None`` leaves logging alone.
         native_threads: Threads each native pool (OpenMP, BLAS) of the worker may use; ``None``
             leaves them alone.
+        disabled_plugins: Plugins whose hooks do not run on workers, besides the project's own
+            ``DISABLE_HOOKS_FOR_PLUGINS``.
     """
 
     name = PLUGIN_NAME
@@ -44,11 +46,13 @@ class KedroProjectPlugin(WorkerPlugin):
         package_name: str | None,
         logging_config: dict[str, Any] | None,
         native_threads: int | None,
+        disabled_plugins: tuple[str, ...] = (),
     ) -> None:
         self.project_path = project_path
         self.package_name = package_name
         self.logging_config = logging_config
         self.native_threads = native_threads
+        self.disabled_plugins = disabled_plugins
         self.hook_manager: Any = None
         self.limit: Any = None
 
@@ -84,7 +88,11 @@ class KedroProjectPlugin(WorkerPlugin):
 
         hook_manager = _create_hook_manager()
         _register_hooks(hook_manager, settings.HOOKS)
-        _register_hooks_entry_points(hook_manager, settings.DISABLE_HOOKS_FOR_PLUGINS)
+        # Distributions name themselves either way (kedro-mlflow's metadata says kedro_mlflow).
+        disabled = {*settings.DISABLE_HOOKS_FOR_PLUGINS}
+        for name in self.disabled_plugins:
+            disabled |= {name, name.replace("-", "_"), name.replace("_", "-")}
+        _register_hooks_entry_points(hook_manager, disabled)
         self.hook_manager = hook_manager
 
 

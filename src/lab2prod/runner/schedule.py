@@ -35,8 +35,10 @@ class Schedule:
         options: dict[Node, NodeOptions],
         memory: set[str],
         run_id: str | None,
+        client_hooks: Any = None,
     ) -> None:
         self.runner = runner
+        self.client_hooks = client_hooks
         self.pipeline = pipeline
         self.catalog = catalog
         self.client = client
@@ -104,6 +106,7 @@ class Schedule:
         ready = [node for node in ready if self.dependencies[node] <= self.done]
         for node in ready:
             self.todo.discard(node)
+            self._client_before_node_run(node)
             opts = self.options[node]
             inputs = {name: self.data[name] for name in node.inputs if name in self.memory}
             outputs = [name for name in node.outputs if name in self.memory]
@@ -130,6 +133,20 @@ class Schedule:
                 )
             self.running[future] = node
             completed.add(future)
+
+    def _client_before_node_run(self, node: Node) -> None:
+        """``before_node_run`` of the plugins kept off the workers, here on the client, with the
+        node's parameters as its inputs (what such hooks read: kedro-mlflow logs them)."""
+        if self.client_hooks is None:
+            return
+        inputs = {
+            name: self.catalog.load(name)
+            for name in node.inputs
+            if name.startswith("params:") or name == "parameters"
+        }
+        self.client_hooks(
+            node=node, catalog=self.catalog, inputs=inputs, is_async=False, run_id=self.run_id
+        )
 
     def _result(self, future: Future, node: Node) -> None:
         from distributed.scheduler import KilledWorker

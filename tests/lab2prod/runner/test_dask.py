@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -354,3 +356,34 @@ def test_an_unreachable_scheduler_is_named(hooked):
     result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
     assert result.returncode != 0
     assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+@pytest.mark.slow
+def test_tracked_run_on_dask_logs_one_mlflow_run_with_the_nodes_parameters(tmp_path):
+    """kedro-mlflow's hooks stay on the client: one MLflow run, the node's parameters in it, no
+    stray runs opened by workers."""
+    from tests.lab2prod.test_tracking import READ_RUNS, tracking_tool
+
+    project = make_project_copy(tmp_path / "tracked")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    run_args = ["--runner", "lab2prod.runner.DaskRunner", "--pipelines", "data_generation"]
+    result = subprocess.run(
+        [str(tracking_tool("kedro")), "run", *run_args, "--params", SMALL_RUN_PARAMS],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    read = subprocess.run(
+        [str(tracking_tool("python")), "-c", READ_RUNS],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.returncode == 0, read.stderr[-3000:]
+    (run,) = json.loads(read.stdout.strip().splitlines()[-1])
+    assert run["status"] == "FINISHED"
+    assert "n_transactions=40000" in run["params"]["data_generation"]
