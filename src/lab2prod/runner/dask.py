@@ -132,7 +132,10 @@ class DaskRunner(AbstractRunner):
 def _client_side_hooks(hook_manager: PluginManager | None, plugins: list[str]) -> Any:
     """The ``before_node_run`` of ``plugins`` only, from the client's hook manager: those
     plugins' hooks stay off the workers, and run here before each node is submitted."""
-    if hook_manager is None or not plugins or not hasattr(hook_manager, "list_plugin_distinfo"):
+    from pluggy import PluginManager
+
+    # Outside a session Kedro passes a _NullPluginManager: no hooks at all.
+    if not plugins or not isinstance(hook_manager, PluginManager):
         return None
     names = {variant for n in plugins for variant in (n, n.replace("-", "_"), n.replace("_", "-"))}
     kept = [p for p, dist in hook_manager.list_plugin_distinfo() if dist.project_name in names]
