@@ -100,14 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         default=[1_000_000, 10_000_000, 30_000_000],
         help="numbers of transactions (default: 1M 10M 30M)",
     )
+    parser.add_argument(
+        "--dask-params",
+        default="",
+        help="--runner-params for DaskRunner, e.g. memory_limit=0 (no per-worker memory limit)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
     args = parser.parse_args(argv)
+    runners = dict(RUNNERS)
+    if args.dask_params:
+        runners["dask"] = [*RUNNERS["dask"], "--runner-params", args.dask_params]
 
     load_before = Path("/proc/loadavg").read_text().split()[0]
     results: dict[tuple[int, str, str], Measured] = {}
     failures: list[str] = []
     for size in args.sizes:
-        for runner, runner_args in RUNNERS.items():
+        for runner, runner_args in runners.items():
             project = scratch_project(f"dask_scale_{size}_{runner}")
             for step, _ in STEPS:
                 log = project / f"{step.replace(',', '+')}.log"
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     break  # the next steps need this one's outputs
     load_after = Path("/proc/loadavg").read_text().split()[0]
 
-    body = _render(args.sizes, results, failures, load_before, load_after)
+    body = _render(args.sizes, results, failures, load_before, load_after, args.dask_params)
     print(body)
     if not args.no_write:
         write_section("dask_scale", body)
@@ -139,6 +147,7 @@ def _render(
     failures: list[str],
     load_before: str,
     load_after: str,
+    dask_params: str = "",
 ) -> str:
     def cell(size: int, runner: str, step: str) -> str:
         m = results.get((size, runner, step))
@@ -152,7 +161,9 @@ def _render(
     lines = [
         "## Dask scale",
         "",
-        f"`benchmarks/dask_scale.py --sizes {' '.join(map(str, sizes))}`, {dt.date.today()}, "
+        f"`benchmarks/dask_scale.py --sizes {' '.join(map(str, sizes))}"
+        + (f" --dask-params {dask_params}" if dask_params else "")
+        + f"`, {dt.date.today()}, "
         f"{machine()}; 1-minute load average {load_before} before, {load_after} after.",
         "Each step is a separate `kedro run --pipelines STEP`, with SequentialRunner or with",
         "DaskRunner on its own LocalCluster of 2 worker processes (start-up included); memory is",
