@@ -63,3 +63,21 @@ class LockedDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {}
+
+
+def keys_left(y: list[int], prefixes: list[str]) -> dict[str, list[str]]:
+    """By prefix, the in-memory datasets whose key starts with it and whose data a worker still
+    holds (a released one may stay known to the scheduler, as lineage, without data)."""
+    from distributed import get_client
+
+    def holding(dask_scheduler):
+        return {
+            prefix: sorted(
+                str(key)
+                for key, task in dask_scheduler.tasks.items()
+                if str(key).startswith(prefix) and task.state == "memory"
+            )
+            for prefix in prefixes
+        }
+
+    return get_client().run_on_scheduler(holding)

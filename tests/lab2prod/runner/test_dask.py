@@ -41,6 +41,32 @@ def test_in_memory_data_passes_between_workers_and_is_released(cluster, request)
     assert _tasks_left_on(client) == 0
 
 
+def test_an_in_memory_dataset_is_released_when_its_last_reader_finished(processes):
+    """x is read by one node only: once that node is done, the cluster no longer holds x while
+    the rest of the run goes on; y, read later, is still there for its reader."""
+    prefixes = ["kedro-data-x-", "kedro-data-y-"]
+    catalog = DataCatalog({"w": MemoryDataset([1, 2]), "params:prefixes": MemoryDataset(prefixes)})
+    pipeline = Pipeline(
+        [
+            node(nodes.double, "w", "x", name="make_x"),
+            node(nodes.add_one, "x", "y", name="read_x"),
+            node(nodes.keys_left, ["y", "params:prefixes"], "held", name="after_x"),
+        ]
+    )
+    DaskRunner(client=processes).run(pipeline, catalog)
+    held = catalog.load("held")
+    assert held["kedro-data-x-"] == []
+    assert len(held["kedro-data-y-"]) == 1
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_async_loading_and_saving_on_the_workers(processes, is_async):
+    """`--async` loads and saves each node's datasets with threads on its worker."""
+    catalog = DataCatalog({"x": MemoryDataset([1, 2, 3])})
+    DaskRunner(is_async=is_async, client=processes).run(_chain(), catalog)
+    assert catalog.load("total") == 21
+
+
 def _tasks_left_on(client: Client, wait: float = 10.0) -> int:
     """Tasks the scheduler still holds, once the client's releases (sent in batches) arrived."""
     deadline = time.monotonic() + wait
