@@ -3,7 +3,9 @@
 Broken data contracts: when a catalog dataset fails its ``validator:``, Kedro stops the run
 with ``DataValidationError``. These hooks add what a person needs next: every failure case
 written under ``data/08_reporting/validation/``, and, on the command line, the short summary
-instead of a page of traceback (set ``LAB2PROD_TRACEBACK=1`` to see the traceback too). A
+instead of a page of traceback (set ``LAB2PROD_TRACEBACK=1`` to see the traceback too). So is
+a run the Dask cluster cannot take (``lab2prod.errors.ClusterError``: ``dask.yml``, the
+scheduler's address, what cannot travel to workers, a node whose workers kept dying). A
 dataset that cannot be read or written (a missing file or bucket, denied access, no connection)
 is reported the same way: Kedro's message, naming the dataset and path, without the traceback.
 """
@@ -74,9 +76,10 @@ def _is_user_error(error: BaseException) -> bool:
     from kedro.validation import DataValidationError
     from kedro.validation.exceptions import ParameterValidationError
 
-    return isinstance(error, DataValidationError | ParameterValidationError) or (
-        _storage_error(error) is not None
-    )
+    from lab2prod.errors import ClusterError
+
+    user_errors = DataValidationError | ParameterValidationError | ClusterError
+    return isinstance(error, user_errors) or (_storage_error(error) is not None)
 
 
 def _storage_error(error: BaseException) -> OSError | None:

@@ -371,6 +371,7 @@ def test_a_bad_dask_yml_stops_the_run_before_any_node(hooked, text, message):
     result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
     assert result.returncode != 0
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (hooked / "data" / "squares.parquet").exists()
 
 
@@ -382,6 +383,7 @@ def test_an_unreachable_scheduler_is_named(hooked):
     result = kedro(hooked, "run", "--runner", "lab2prod.runner.DaskRunner")
     assert result.returncode != 0
     assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
