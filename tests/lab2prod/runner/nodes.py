@@ -81,3 +81,9 @@ def keys_left(y: list[int], prefixes: list[str]) -> dict[str, list[str]]:
         }
 
     return get_client().run_on_scheduler(holding)
+
+
+def kill_worker_always(x: list[int]) -> list[int]:
+    """Kill this worker's process every time (a node that cannot fit in a worker's memory)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return x

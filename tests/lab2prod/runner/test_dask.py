@@ -13,7 +13,7 @@ from distributed import Client
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
 
-from lab2prod.errors import ClusterConfigError, NotPortableError
+from lab2prod.errors import ClusterConfigError, NodeLostError, NotPortableError
 from lab2prod.runner import DaskRunner
 from tests.conftest import SMALL_RUN_PARAMS, kedro, make_kedro_skeleton, make_project_copy
 from tests.lab2prod.runner import nodes
@@ -93,6 +93,14 @@ def test_a_worker_killed_during_a_node_is_retried_and_the_run_completes(processe
     assert catalog.load("out") == [11, 21]
     pids = marker.read_text().split()
     assert len(pids) == 2 and pids[0] != pids[1]
+
+
+def test_a_node_that_kills_every_worker_stops_the_run_naming_it(processes):
+    """After Dask's allowed failures: NodeLostError naming the node, not a hang."""
+    pipeline = Pipeline([node(nodes.kill_worker_always, "x", "y", name="too_big")])
+    with pytest.raises(NodeLostError, match="Node 'too_big': every worker that ran it died"):
+        DaskRunner(client=processes).run(pipeline, DataCatalog({"x": MemoryDataset([1])}))
+    processes.wait_for_workers(2, timeout=120)
 
 
 @pytest.mark.parametrize(
