@@ -59,9 +59,9 @@ def fraud_detection():
     def clean_transactions():
         _run_kedro_node(node_names=["clean_transactions"])
 
-    @task(task_id="customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers")
-    def customer_profiles_profile_each_customer_customer_profiles_flag_high_spenders_customer_profiles_rank_customers():
-        _run_kedro_node(node_names=["customer_profiles.profile_each_customer", "customer_profiles.flag_high_spenders", "customer_profiles.rank_customers"])
+    @task(task_id="customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers-customer-profiles-spend-distribution")
+    def customer_profiles_profile_each_customer_customer_profiles_flag_high_spenders_customer_profiles_rank_customers_customer_profiles_spend_distribution():
+        _run_kedro_node(node_names=["customer_profiles.profile_each_customer", "customer_profiles.flag_high_spenders", "customer_profiles.rank_customers", "customer_profiles.spend_distribution"])
 
     @task(task_id="compute-activity-aggregates")
     def compute_activity_aggregates():
@@ -108,7 +108,7 @@ def fraud_detection():
         "generate-merchants": generate_merchants(),
         "generate-transactions": generate_transactions(),
         "clean-transactions": clean_transactions(),
-        "customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers": customer_profiles_profile_each_customer_customer_profiles_flag_high_spenders_customer_profiles_rank_customers(),
+        "customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers-customer-profiles-spend-distribution": customer_profiles_profile_each_customer_customer_profiles_flag_high_spenders_customer_profiles_rank_customers_customer_profiles_spend_distribution(),
         "compute-activity-aggregates": compute_activity_aggregates(),
         "attach-activity": attach_activity(),
         "build-features": build_features(),
@@ -123,7 +123,7 @@ def fraud_detection():
     tasks["generate-customers"] >> tasks["generate-transactions"]
     tasks["generate-merchants"] >> tasks["generate-transactions"]
     tasks["generate-transactions"] >> tasks["clean-transactions"]
-    tasks["generate-transactions"] >> tasks["customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers"]
+    tasks["generate-transactions"] >> tasks["customer-profiles-profile-each-customer-customer-profiles-flag-high-spenders-customer-profiles-rank-customers-customer-profiles-spend-distribution"]
     tasks["clean-transactions"] >> tasks["compute-activity-aggregates"]
     tasks["clean-transactions"] >> tasks["attach-activity"]
     tasks["compute-activity-aggregates"] >> tasks["attach-activity"]

@@ -36,7 +36,8 @@ class Event:
             ``"element"`` (a loop variable over ``source``), ``"mutate"`` or ``"unbind"``.
         name: The name.
         line: The line within the cell, from 1.
-        source: For ``alias`` and ``element``: the other name.
+        source: For ``alias``: the other name; for ``element``: the names of what the loop
+            iterates over, comma-separated (``zip(axes, models.items())``: ``axes,models``).
         together: An alias of a tuple assignment (``a, b = b, a``): its source is looked up
             as it was before the assignment's first alias.
     """
@@ -150,6 +151,11 @@ def analyze(statement: ast.stmt, scope: Scope) -> Facts:
     else:
         kind = "other"
     effect = _effect(statement, kind, walker, scope)
+    value = getattr(statement, "value", None)
+    if kind == "assign" and isinstance(value, ast.expr):
+        root = root_name(value, through_calls=True)
+        if root is not None and root in scope.plot_names:  # `ax = axes[0]`: a plot object too
+            effect = "plot"
     if effect == "plot" and kind == "assign":
         scope.plot_names.update(e.name for e in walker.events if e.kind == "bind")
     elif kind in ("assign", "other"):
@@ -216,9 +222,11 @@ class _Walker:
                 self.target(node.target, line)
         elif isinstance(node, ast.For | ast.AsyncFor):
             self.expr(node.iter)
-            container = root_name(node.iter, through_calls=True)
+            containers = _containers(node.iter)
             for name in _names(node.target):
-                self.event("element", name, line, container)
+                self.event("element", name, line, ",".join(containers))
+            if set(containers) & self.scope.plot_names:  # `for ax in axes.flat`: plot objects
+                self.scope.plot_names.update(_names(node.target))
             self.bodies(node.body, node.orelse)
         elif isinstance(node, ast.While | ast.If):
             self.expr(node.test)
@@ -437,6 +445,22 @@ def _effect(statement: ast.stmt, kind: str, walker: _Walker, scope: Scope) -> st
             return "plot" if effects else "effect"
         return "effect"
     return "none" if kind in ("expr", "assign") else "effect"
+
+
+_ITERATING = frozenset({"zip", "enumerate", "sorted", "reversed", "list", "tuple", "iter"})
+_VIEWS = frozenset({"items", "values", "keys"})
+
+
+def _containers(iterable: ast.expr) -> list[str]:
+    """The variables a loop's elements come from: ``zip(a, b.items())`` -> ``a``, ``b``."""
+    if isinstance(iterable, ast.Call):
+        func = iterable.func
+        if isinstance(func, ast.Name) and func.id in _ITERATING:
+            return [name for argument in iterable.args for name in _containers(argument)]
+        if isinstance(func, ast.Attribute) and func.attr in _VIEWS:
+            return _containers(func.value)
+    root = root_name(iterable, through_calls=True)
+    return [root] if root is not None else []
 
 
 def _targets(statement: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]:

@@ -334,6 +334,13 @@ def _node_function(node: NodePlan) -> str:
         lines.append(f"    {argument} = {copy}  # changed below; a node never changes its inputs")
     lines += [f"    {name} = {argument}" for name, argument in node.aliases]
     lines.append(indent_code(node.body).rstrip("\n"))
+    if node.figures is not None:
+        plt = node.pyplot
+        lines.append("    # The figures drawn above: the catalog saves them as PNG files.")
+        lines.append(
+            f'    {node.figures} = {{f"figure_{{number}}.png": {plt}.figure(number) '
+            f"for number in {plt}.get_fignums()}}"
+        )
     if node.outputs:
         lines.append(f"    return {', '.join(o.variable for o in node.outputs)}")
     return "\n".join(lines)

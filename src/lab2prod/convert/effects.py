@@ -95,10 +95,10 @@ def call_effect(
     receiver_root = root_name(func.value, through_calls=True)
     chain = _attributes(func)
     if receiver_root in plot_names or PLOT_METHODS & set(chain):
-        return "plot", None
+        return ("display" if method == "show" else "plot"), None
     receiver_module = dotted(_chain_root(func.value), modules)
     if receiver_module is not None and receiver_module.split(".")[0] in PLOT_MODULES:
-        return "plot", None
+        return ("display" if method == "show" else "plot"), None
     if method in WRITE_METHODS:
         return "write", None
     inplace = any(
@@ -118,7 +118,8 @@ def module_call_effect(name: str) -> str:
     if name in DISPLAY_FUNCTIONS or parts[0] in DISPLAY_MODULES:
         return "display"
     if parts[0] in PLOT_MODULES:
-        return "plot"
+        # Showing is display: the figures stay open, and the node returns them for the catalog.
+        return "display" if parts[-1] == "show" else "plot"
     if parts[0] in PURE_MODULES:
         if "random" in parts or parts[-1].startswith(_IMPURE_PREFIXES):
             return "effect"

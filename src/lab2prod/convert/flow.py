@@ -35,7 +35,7 @@ class Obj:
         producers: The unit that produced each version, in order (``EXTERNAL`` for the first
             version of a read or a parameter).
         type: Its statically inferred type, or ``None``.
-        element_of: For a loop variable: the object it iterates over.
+        element_of: For a loop variable: the objects it iterates over.
         fitted_on: The name of the data it was last fitted on, for an estimator.
         read: The read or ``catalog.load`` that makes it, for ``read`` and ``kernel`` objects.
     """
@@ -44,7 +44,7 @@ class Obj:
     origin: str
     producers: list[int]
     type: str | None = None
-    element_of: Obj | None = None
+    element_of: tuple[Obj, ...] = ()
     fitted_on: str | None = None
     read: CatalogRead | None = None
     serial: int = field(default_factory=itertools.count().__next__)
@@ -63,6 +63,8 @@ class UnitFlow:
         versions: The version of each changed object that the unit produces (its index in
             the object's ``producers``): later units may change it again.
         results: Names the unit assigns at top level (the final unit's are results).
+        shown: Objects (and versions) the unit's dropped display statements show: printed,
+            displayed, or a cell's bare expression.
     """
 
     inputs: dict[str, tuple[Obj, int]] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class UnitFlow:
     changed: list[Obj] = field(default_factory=list)
     versions: dict[Obj, int] = field(default_factory=dict)
     results: list[str] = field(default_factory=list)
+    shown: list[tuple[Obj, int]] = field(default_factory=list)
 
 
 def trace_flow(
@@ -98,7 +101,13 @@ def trace_flow(
         for read in code.embedded_reads:
             env[read.name] = _read_object(read)
         local = dict(env)
-        for step in code.steps:
+        shown: list[Obj] = []
+        shows = {id(step) for step in code.shown}
+        for step in sorted([*code.steps, *code.shown], key=lambda s: s.position):
+            if id(step) in shows:
+                assert step.facts is not None
+                shown.extend(local[n] for n in step.facts.reads if n in local)
+                continue
             if step.catalog is not None:
                 local[step.catalog.name] = _read_object(step.catalog)
                 flow.bound.discard(step.catalog.name)
@@ -136,8 +145,10 @@ def trace_flow(
                         local[name] = source
                         flow.bound.add(name)
                 elif event.kind == "element":
-                    container = local.get(event.source or "")
-                    _create(flow, local, name, Obj(name, "unit", [index], element_of=container))
+                    containers = tuple(
+                        local[n] for n in (event.source or "").split(",") if n in local
+                    )
+                    _create(flow, local, name, Obj(name, "unit", [index], element_of=containers))
                 elif event.kind == "mutate":
                     _change(flow, local.get(name), index)
                 elif event.kind == "unbind":
@@ -155,6 +166,10 @@ def trace_flow(
         for obj in flow.changed:
             obj.producers.append(index)
             flow.versions[obj] = len(obj.producers) - 1
+        for obj in shown:  # the version the notebook showed: this unit's, if it made one
+            entry = (obj, flow.versions.get(obj, len(obj.producers) - 1))
+            if obj.producers[entry[1]] != EXTERNAL and entry not in flow.shown:
+                flow.shown.append(entry)
         flow.env_end = local
         env = local
         flows.append(flow)
@@ -175,11 +190,17 @@ def _create(flow: UnitFlow, local: dict[str, Obj], name: str, obj: Obj) -> None:
 
 def _change(flow: UnitFlow, obj: Obj | None, index: int) -> None:
     """Record an in-place change of ``obj`` (and of what a loop variable iterates over)."""
-    while obj is not None:
+    pending = [obj] if obj is not None else []
+    seen: set[int] = set()
+    while pending:
+        obj = pending.pop()
+        if obj.serial in seen:
+            continue
+        seen.add(obj.serial)
         made_here = obj.origin == "unit" and obj.producers == [index]
         if not made_here and obj not in flow.changed:
             flow.changed.append(obj)
-        obj = obj.element_of
+        pending.extend(obj.element_of)
 
 
 def _skipped_binds(skipped: list[ParsedCell]) -> dict[str, ParsedCell]:

@@ -14,7 +14,12 @@ from typing import Any
 
 from lab2prod.convert import analysis, datasets
 from lab2prod.convert.cells import ParsedCell, SplitNotebook, error
-from lab2prod.convert.effects import BUILTIN_NAMES, UNSUPPORTED_CALLS, imported_names
+from lab2prod.convert.effects import (
+    BUILTIN_NAMES,
+    UNSUPPORTED_CALLS,
+    call_effect,
+    imported_names,
+)
 from lab2prod.convert.source import CellText
 from lab2prod.notebook import Notebook, parse_parameters
 
@@ -34,6 +39,7 @@ class Helper:
     text: str
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     cell: ParsedCell
+    plots: bool = False
 
 
 @dataclass
@@ -112,7 +118,27 @@ def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
         module.helpers[definition.name] = helper
     for helper in module.helpers.values():
         helper.text = _helper_text(helper, module)
+    _mark_plotting(module)
     return module
+
+
+def _mark_plotting(module: ModuleCode) -> None:
+    """Mark the functions that draw: a plotting call in their body, or a call of one that does."""
+    for helper in module.helpers.values():
+        helper.plots = any(
+            call_effect(call, module.modules, {}, set())[0] == "plot"
+            for call in ast.walk(helper.node)
+            if isinstance(call, ast.Call)
+        )
+    changed = True
+    while changed:
+        changed = False
+        for helper in module.helpers.values():
+            if helper.plots:
+                continue
+            called = {n.id for n in ast.walk(helper.node) if isinstance(n, ast.Name)}
+            if any(module.helpers[n].plots for n in called & set(module.helpers)):
+                helper.plots = changed = True
 
 
 def _parameters(notebook: Notebook, cell: ParsedCell, module: ModuleCode) -> None:

@@ -37,6 +37,7 @@ class Naming:
         self.names: dict[tuple[int, int], str] = {}
         self.used: set[str] = set()
         self.catalog: dict[str, dict[str, Any]] = {}
+        self.figures: set[str] = set()
         self._files = {
             _normal(str(entry.get("filepath"))): (name, _reading(entry))
             for name, entry in existing.items()
@@ -90,6 +91,18 @@ class Naming:
         )
         self.catalog[name] = entry
         self._files[_normal(filepath)] = (name, _reading(entry))
+        return name
+
+    def add_figures(self, node: str) -> str:
+        """The dataset of the figures a node draws, saved as PNGs in a folder of their own."""
+        name = self._unique(f"{node}_figures")
+        self.used.add(name)
+        self.figures.add(name)
+        self.catalog[name] = {
+            "type": "matplotlib.MatplotlibDataset",
+            "filepath": f"data/08_reporting/{self.pipeline}/{node}",
+            "overwrite": True,
+        }
         return name
 
     def add_result(self, name: str, value_type: str | None) -> None:

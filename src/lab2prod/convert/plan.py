@@ -9,6 +9,7 @@ Dataset names are chosen in ``naming.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from lab2prod.convert.cells import Unit, error, split_notebook
 from lab2prod.convert.flow import Obj, UnitFlow, trace_flow
+from lab2prod.convert.module import ModuleCode
 from lab2prod.convert.naming import Naming
 from lab2prod.convert.steps import Drop, UnitCode, select_code
 from lab2prod.notebook import Notebook
@@ -74,6 +76,9 @@ class NodePlan:
         body: The section's kept code, not indented.
         drops: What was left out of the section, for the docstring.
         cells: The code cell numbers the node comes from.
+        figures: The variable that collects the figures the node drew (its last output), or
+            ``None`` when it draws none.
+        pyplot: The name ``matplotlib.pyplot`` has in the generated module.
     """
 
     name: str
@@ -86,6 +91,8 @@ class NodePlan:
     body: str
     drops: tuple[Drop, ...]
     cells: tuple[int, ...]
+    figures: str | None = None
+    pyplot: str = "plt"
 
 
 @dataclass(frozen=True)
@@ -175,15 +182,17 @@ def plan_conversion(
             "every section only displays (plots, printed tables, bare expressions): there is "
             "nothing for a pipeline to compute.",
         )
-    final = with_node[-1]
-    results = _results(flows[final], final)
+    results = _all_results(codes, flows, with_node)
     naming = Naming(pipeline, existing, _relative(notebook, project_path))
     versions = _needed(flows, with_node, results)
     for obj, version in versions:
         naming.name(obj, version, codes)
+    pyplot = _pyplot(module, flows) if any(codes[i].plots for i in with_node) else None
     nodes, checks, idle = [], [], []
     for index in with_node:
         node, node_checks = _node(codes[index], flows[index], naming, versions, module.modules)
+        if codes[index].plots and pyplot is not None:
+            node = _with_figures(node, naming, pyplot[0], flows)
         pure = all(s.facts.effect == "none" for s in codes[index].steps if s.facts is not None)
         if not node.outputs and (pure or not node.inputs):
             # Only names existing values (`left = orders`), or touches no data at all (a seed,
@@ -196,6 +205,8 @@ def plan_conversion(
     result_names = tuple(naming.dataset(obj, version) for obj, version in results)
     for (obj, _), name in zip(results, result_names, strict=True):
         naming.add_result(name, obj.type)
+    figures = tuple(o.dataset for n in nodes for o in n.outputs if o.dataset in naming.figures)
+    result_names += figures
     produced = {o.dataset for n in nodes for o in n.outputs}
     inputs = sorted({i.dataset for n in nodes for i in n.inputs} - produced)
     setup = codes[0] if codes[0].unit.setup and not codes[0].has_code else None
@@ -204,7 +215,7 @@ def plan_conversion(
         package=package,
         notebook=_relative(notebook, project_path)[0],
         title=notebook.title,
-        imports=tuple(module.imports),
+        imports=tuple(module.imports) + (pyplot[1] if pyplot else ()),
         helpers=tuple(helper.text for helper in module.helpers.values()),
         nodes=tuple(nodes),
         catalog=naming.catalog,
@@ -217,20 +228,74 @@ def plan_conversion(
     )
 
 
-def _results(flow: UnitFlow, final: int) -> list[tuple[Obj, int]]:
-    """What the final unit assigns at top level or changes: the pipeline's results."""
+def _all_results(
+    codes: list[UnitCode], flows: list[UnitFlow], with_node: list[int]
+) -> list[tuple[Obj, int]]:
+    """The pipeline's results: values no later node reads that the notebook ends with.
+
+    What the final unit assigns at top level or changes, what a unit that draws computes, and
+    every value the notebook shows (printed, displayed, a cell's bare expression).
+    """
+    found: list[tuple[Obj, int]] = []
+    for index in with_node:
+        candidates = list(flows[index].shown)
+        if codes[index].final or codes[index].plots:
+            candidates += _results(flows[index], index)
+        read_later = {entry for later in flows[index + 1 :] for entry in later.inputs.values()}
+        found.extend(e for e in candidates if e not in read_later and e not in found)
+    return found
+
+
+def _results(flow: UnitFlow, unit: int) -> list[tuple[Obj, int]]:
+    """What a unit assigns at top level or changes, in the versions it leaves."""
     found: list[tuple[Obj, int]] = []
     names = list(flow.results) + [
         name for name, obj in flow.env_end.items() if obj in flow.changed and name in flow.inputs
     ]
     for name in names:
         obj = flow.env_end.get(name)
-        if obj is None or obj.producers[-1] != final:
+        if obj is None or obj.producers[-1] != unit:
             continue
         entry = (obj, len(obj.producers) - 1)
         if entry not in found:
             found.append(entry)
     return found
+
+
+def _pyplot(module: ModuleCode, flows: list[UnitFlow]) -> tuple[str, tuple[str, ...]]:
+    """The notebook's name for ``matplotlib.pyplot``, and the import to add when it has none."""
+    for name, target in sorted(module.modules.items()):
+        if target == "matplotlib.pyplot":
+            return name, ()
+    taken = _taken(module, flows)
+    name = next(n for n in ("plt", "pyplot", "_plt") if n not in taken)
+    return name, (f"import matplotlib.pyplot as {name}",)
+
+
+def _taken(module: ModuleCode, flows: list[UnitFlow]) -> set[str]:
+    names = set(module.modules) | set(module.helpers) | set(module.parameters)
+    for flow in flows:
+        names |= flow.bound | set(flow.inputs)
+    return names
+
+
+def _with_figures(node: NodePlan, naming: Naming, pyplot: str, flows: list[UnitFlow]) -> NodePlan:
+    """The node returning the figures it drew, for the catalog to save."""
+    local = {i.argument for i in node.inputs} | {o.variable for o in node.outputs}
+    variable = next(
+        v
+        for v in ("figures", "_figures", f"_{node.name}_figures")
+        if v not in local | _bound(flows)
+    )
+    dataset = naming.add_figures(node.name)
+    output = NodeOutput(variable, dataset, "dict")
+    return dataclasses.replace(
+        node, outputs=(*node.outputs, output), figures=variable, pyplot=pyplot
+    )
+
+
+def _bound(flows: list[UnitFlow]) -> set[str]:
+    return {name for flow in flows for name in flow.bound}
 
 
 def _needed(
@@ -299,7 +364,11 @@ def type_hint(value_type: str | None, modules: Mapping[str, str]) -> str | None:
     """
     if value_type is None:
         return None
-    if "." not in value_type.split("[")[0]:
+    head, _, inner = value_type.partition("[")
+    if inner:
+        # A container of a dotted type: the container alone unless every part is plain.
+        return value_type if "." not in inner else head
+    if "." not in value_type:
         return value_type
     for name, target in sorted(modules.items()):
         if target == value_type:

@@ -3,9 +3,12 @@
 ``select_code`` walks every kept cell once: imports and notebook functions go to module level
 (``ModuleCode``), a literal-path read becomes a catalog read, and each other statement is
 analysed (``analysis.analyze``). Then, from the last section back, statements that only display
-(bare expressions, ``print``, plots, file writes) or compute what nothing reads are left out,
-each with a ``Drop`` that the node's docstring lists. The text of what stays is edited in place
-(``source.CellText``), so comments survive.
+(bare expressions, ``print``, file writes) or compute what nothing reads are left out, each with
+a ``Drop`` that the node's docstring lists. Plots are kept: a section that draws returns its
+figures, which the catalog saves (a cell tagged ``skip-plots`` has its plots left out). A value
+the notebook shows (printed, displayed, or the bare expression of a cell) is kept and, when
+nothing later reads it, is a result of the section that made it. The text of what stays is
+edited in place (``source.CellText``), so comments survive.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from lab2prod.convert.source import CellText, tidy
 from lab2prod.notebook import Notebook
 
 DROPPABLE = frozenset({"none", "display", "plot", "write"})
+SKIP_PLOTS_TAG = "skip-plots"
+"""The tag of a cell whose plots nobody wants: they are left out, as display code is."""
 _REASONS = {
     "none": "display only",
     "display": "output",
@@ -65,13 +70,18 @@ class CatalogRead:
 
 @dataclass
 class Step:
-    """A kept statement (``facts``) or a catalog read assigned to a name (``catalog``)."""
+    """A kept statement (``facts``) or a catalog read assigned to a name (``catalog``).
+
+    A step of ``UnitCode.shown`` is a dropped statement that shows values (``print(score)``,
+    a bare ``summary``): only the names it reads count, as values the notebook showed.
+    """
 
     cell: ParsedCell
     facts: Facts | None = None
     catalog: CatalogRead | None = None
     assigned: tuple[str, ast.expr] | None = None
     top_binds: tuple[str, ...] = ()
+    position: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -86,6 +96,9 @@ class UnitCode:
         embedded_reads: Reads inside expressions, replaced by a name.
         replacements: ``id`` of a read call inside an expression to the name replacing it.
         nested_drops: ``id`` of a kept compound statement to the statements dropped inside.
+        shown: Dropped statements that show values, in order (their reads are what is shown).
+        plots: Whether the kept code draws figures (which the node returns).
+        final: Whether this is the last unit that computes anything but plots.
     """
 
     unit: Unit
@@ -95,6 +108,9 @@ class UnitCode:
     embedded_reads: list[CatalogRead] = field(default_factory=list)
     replacements: dict[int, str] = field(default_factory=dict)
     nested_drops: dict[int, list[Facts]] = field(default_factory=dict)
+    shown: list[Step] = field(default_factory=list)
+    plots: bool = False
+    final: bool = False
 
     @property
     def has_code(self) -> bool:
@@ -123,7 +139,7 @@ def select_code(notebook: Notebook, split: SplitNotebook) -> tuple[ModuleCode, l
     )
     taken = set(bound_anywhere) | set(module.modules) | set(module.helpers)
     codes = [UnitCode(unit) for unit in split.units]
-    statements: list[list[tuple[ParsedCell, Facts | None, CatalogRead | None]]] = []
+    statements: list[list[tuple[ParsedCell, ast.stmt, Facts | None, CatalogRead | None]]] = []
     for code in codes:
         found = []
         for cell in code.unit.cells:
@@ -138,10 +154,12 @@ def select_code(notebook: Notebook, split: SplitNotebook) -> tuple[ModuleCode, l
                 facts = analysis.analyze(statement, scope)
                 _refuse_unsupported(notebook, cell, facts)
                 read = _catalog_read(notebook, cell, statement, facts, scope, taken, code)
-                found.append((cell, None if read else facts, read))
+                found.append((cell, statement, None if read else facts, read))
         statements.append(found)
-    _prune(codes, statements)
+    plotting = {name for name, helper in module.helpers.items() if helper.plots}
+    _prune(codes, statements, plotting)
     for code in codes:
+        code.plots = _draws(code, plotting)
         code.body = _render(code, scope)
     return module, codes
 
@@ -248,69 +266,123 @@ def _file_stem(read: CatalogRead) -> str:
     return name.split(".")[0]
 
 
-def _prune(codes: list[UnitCode], statements: list[list[Any]]) -> None:
+def _prune(codes: list[UnitCode], statements: list[list[Any]], plotting: set[str]) -> None:
     """Decide, from the last unit back, which statements each unit keeps (``Step``).
 
-    A statement is kept when it has an effect, or binds a name that a kept statement after it
-    reads (backward liveness). The last unit that computes anything is the final one: what it
-    assigns at top level, and what it changes, are the pipeline's results, so they are live.
+    A statement is kept when it has an effect, draws (outside ``skip-plots`` cells), or binds a
+    name that a kept statement after it reads (backward liveness). A name the notebook shows is
+    live too. The last unit that computes anything but plots is the final one: what it assigns
+    at top level, and what it changes, are the pipeline's results, so they are live.
     """
     final = max(
-        (i for i, found in enumerate(statements) if any(_counts(f) for _, f, _ in found)),
+        (i for i, found in enumerate(statements) if any(_counts(f) for _, _, f, _ in found)),
         default=None,
     )
-    live: set[str] = set()
     if final is not None:
-        for _, facts, _ in statements[final]:
-            if facts is not None and facts.effect != "plot":
-                live |= set(_assigned_names(facts)) | facts.mutates
+        codes[final].final = True
+    live: set[str] = set()
     for index in reversed(range(len(codes))):
+        if index == final or _draws_any(statements[index], plotting):
+            # The final section's values, and what a section that draws computes, are results.
+            for _, _, facts, _ in statements[index]:
+                if facts is not None and facts.effect != "plot":
+                    live |= set(_assigned_names(facts)) | facts.mutates
         steps: list[Step] = []
-        for cell, facts, read in reversed(statements[index]):
+        shown: list[Step] = []
+        for cell, statement, facts, read in reversed(statements[index]):
+            position = (cell.cell.index, statement.lineno)
             if read is not None:
                 live.discard(read.name)
-                steps.append(Step(cell, catalog=read))
+                steps.append(Step(cell, catalog=read, position=position))
                 continue
             assert facts is not None
-            if _droppable(facts, live):
+            keep_plots = SKIP_PLOTS_TAG not in cell.cell.tags
+            if _droppable(facts, live, keep_plots=keep_plots):
                 _record_drop(codes[index], cell, facts)
+                if _shows(facts):
+                    shown.append(Step(cell, facts=facts, position=position))
+                    live |= set(facts.reads)
                 continue
-            _keep_children(codes[index], cell, facts, live)
-            steps.append(_step(cell, facts))
+            _keep_children(codes[index], cell, facts, live, keep_plots=keep_plots)
+            steps.append(_step(cell, facts, position))
             live = (live - _definite_binds(facts)) | set(facts.reads) | facts.mutates
         codes[index].steps = list(reversed(steps))
+        codes[index].shown = list(reversed(shown))
 
 
 def _counts(facts: Facts | None) -> bool:
-    """Whether a statement makes its unit a candidate for the final one."""
+    """Whether a statement makes its unit a candidate for the final one (plots do not)."""
     if facts is None:
         return False
-    return not _droppable(facts, set()) or (facts.kind == "assign" and facts.effect != "plot")
+    return not _droppable(facts, set(), keep_plots=False) or (
+        facts.kind == "assign" and facts.effect != "plot"
+    )
 
 
-def _droppable(facts: Facts, live: set[str]) -> bool:
+def _shows(facts: Facts) -> bool:
+    """Whether a dropped statement shows values: ``print(x)``, ``display(df)``, a bare ``x``."""
+    return facts.kind == "expr" and facts.effect in ("display", "none") and not facts.children
+
+
+def _draws_any(found: list[Any], plotting: set[str]) -> bool:
+    """Whether a unit has a plot that stays (outside ``skip-plots`` cells), before pruning."""
+
+    def draws(facts: Facts) -> bool:
+        calls = any(n.id in plotting for n, _ in facts.helper_uses)
+        if not facts.children:
+            return facts.effect == "plot" or calls
+        return any(draws(child) for body in facts.children for child in body)
+
+    return any(
+        facts is not None and SKIP_PLOTS_TAG not in cell.cell.tags and draws(facts)
+        for cell, _, facts, _ in found
+    )
+
+
+def _droppable(facts: Facts, live: set[str], *, keep_plots: bool) -> bool:
     if facts.binds & live:
         return False
     if facts.children:
         inner = live | set(facts.reads)
         return facts.header_pure and all(
-            _droppable(child, inner) for body in facts.children for child in body
+            _droppable(child, inner, keep_plots=keep_plots)
+            for body in facts.children
+            for child in body
         )
     if facts.effect not in DROPPABLE:
         return False
-    return not (facts.effect == "plot" and facts.mutates & live)
+    if facts.effect == "plot":
+        return not keep_plots and not facts.mutates & live
+    return True
 
 
-def _keep_children(code: UnitCode, cell: ParsedCell, facts: Facts, live: set[str]) -> None:
+def _draws(code: UnitCode, plotting_helpers: set[str]) -> bool:
+    """Whether a unit's kept code draws: a plot statement, or a call of a function that plots."""
+
+    def draws(facts: Facts) -> bool:
+        if id(facts) in dropped:
+            return False
+        calls = any(n.id in plotting_helpers for n, _ in facts.helper_uses)
+        if not facts.children and (facts.effect == "plot" or calls):
+            return True
+        return any(draws(child) for body in facts.children for child in body)
+
+    dropped = {id(f) for found in code.nested_drops.values() for f in found}
+    return any(step.facts is not None and draws(step.facts) for step in code.steps)
+
+
+def _keep_children(
+    code: UnitCode, cell: ParsedCell, facts: Facts, live: set[str], *, keep_plots: bool
+) -> None:
     """Record the droppable statements inside a kept compound statement."""
     inner = live | set(facts.reads)
     for body in facts.children:
         for child in body:
-            if _droppable(child, inner):
+            if _droppable(child, inner, keep_plots=keep_plots):
                 code.nested_drops.setdefault(id(facts.node), []).append(child)
                 _record_drop(code, cell, child)
             else:
-                _keep_children(code, cell, child, inner)
+                _keep_children(code, cell, child, inner, keep_plots=keep_plots)
 
 
 def _assigned_names(facts: Facts) -> list[str]:
@@ -326,7 +398,7 @@ def _definite_binds(facts: Facts) -> set[str]:
     return set() if facts.children else facts.binds
 
 
-def _step(cell: ParsedCell, facts: Facts) -> Step:
+def _step(cell: ParsedCell, facts: Facts, position: tuple[int, int]) -> Step:
     node = facts.node
     assigned = None
     if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -335,7 +407,7 @@ def _step(cell: ParsedCell, facts: Facts) -> Step:
     elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
         assigned = (node.target.id, node.value)
     top = tuple(_assigned_names(facts)) if facts.effect != "plot" else ()
-    return Step(cell, facts=facts, assigned=assigned, top_binds=top)
+    return Step(cell, facts=facts, assigned=assigned, top_binds=top, position=position)
 
 
 def _record_drop(code: UnitCode, cell: ParsedCell, facts: Facts) -> None:

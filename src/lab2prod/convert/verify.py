@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,6 +122,9 @@ def run_pipeline(generated: Generated, load: Callable[[str], Any]) -> dict[str, 
         values[name] = load(name)
     for node in pipeline.nodes:  # in topological order
         values.update(node.run({name: values[name] for name in node.inputs}))
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:  # as the figures' dataset does once it saved them
+            pyplot.close("all")
     return values
 
 

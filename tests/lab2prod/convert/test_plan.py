@@ -194,10 +194,64 @@ def test_display_code_is_dropped_with_a_note():
     assert (
         clean.body == 'orders = orders.dropna()\n\nmean_amount = float(orders["amount"].mean())\n'
     )
-    plots = plan("plots")
-    assert [n.name for n in plots.nodes] == ["totals"]
-    assert plots.left_out == ("'Amount by category' (code cell 3)", "'Distribution' (code cell 4)")
-    assert [d.reason for d in node(plots, "totals").drops] == ["plot"]
+    shown = node(plan("plots"), "amount_by_category")
+    assert [(d.text, d.reason) for d in shown.drops] == [("plt.show()", "display")]
+
+
+def test_a_section_that_plots_keeps_its_code_and_returns_its_figures():
+    """Plots stay in their node; the figures are an output saved as PNGs under the pipeline."""
+    found = plan("plots")
+    assert [n.name for n in found.nodes] == ["amount_by_category", "distribution", "totals"]
+    assert found.left_out == ()
+    distribution = node(found, "distribution")
+    assert "fig.tight_layout()" in distribution.body
+    assert wiring(distribution) == (["orders"], ["plots.distribution_figures"])
+    assert distribution.figures == "figures"
+    assert found.catalog["plots.distribution_figures"] == {
+        "type": "matplotlib.MatplotlibDataset",
+        "filepath": "data/08_reporting/plots/distribution",
+        "overwrite": True,
+    }
+    # What a plotting section computes and nothing reads is a result, like the final section's.
+    assert "plots.by_category" in found.results
+    assert "plots.distribution_figures" in found.results
+
+
+def test_computation_inside_a_plotting_loop_is_kept():
+    """Fits inside a loop that draws stay; a printed value is a result; `skip-plots` drops."""
+    found = plan("computes_and_plots")
+    cluster = node(found, "cluster_while_plotting")
+    assert "labels = model.fit_predict(X)" in cluster.body
+    assert 'ax.set_title(f"{name}: inertia {model.inertia_:.0f}")' in cluster.body
+    assert wiring(node(found, "score")) == (
+        ["computes_and_plots.models"],
+        ["computes_and_plots.inertia"],  # printed: a result, though nothing reads it
+    )
+    assert "computes_and_plots.inertia" in found.results
+    largest = node(found, "largest_orders")  # its cell is tagged skip-plots
+    assert largest.figures is None
+    assert [d.reason for d in largest.drops] == ["plot"]
+
+
+def test_a_plot_that_rebinds_a_name_is_kept_so_later_reads_see_its_value():
+    """`x1, x2, y1, y2 = plt.axis()` rebinds `y1`: the next section reads the plot's `y1`."""
+    found = plan("plot_rebinds_a_name")
+    ns = "plot_rebinds_a_name."
+    assert wiring(node(found, "span")) == (
+        [f"{ns}y2", f"{ns}y1_plot", f"{ns}x2", f"{ns}x1_plot"],
+        [f"{ns}span", f"{ns}width"],
+    )
+
+
+def test_a_function_that_plots_makes_its_caller_draw(tmp_path: Path):
+    """A call of a notebook function that draws is a plot: the node returns the figures."""
+    found = made_plan(
+        tmp_path,
+        ("code", "import matplotlib.pyplot as plt\n\ndef show(values):\n    plt.plot(values)", []),
+        ("markdown", "## Draw", []),
+        ("code", "values = [1, 2, 3]\nshow(values)", []),
+    )
+    assert [o.dataset for o in found.nodes[0].outputs] == ["made.values", "made.draw_figures"]
 
 
 def test_loops_keep_their_code_and_drop_prints_inside():

@@ -17,7 +17,11 @@ from kedro.runner import SequentialRunner
 from fraud_detection.pipelines.customer_profiles import create_pipeline
 
 PROJECT = Path(__file__).resolve().parents[3]
-RESULTS = ["customer_profiles.customer_profiles", "customer_profiles.profile_summary"]
+RESULTS = [
+    "customer_profiles.customer_profiles",
+    "customer_profiles.profile_summary",
+    "customer_profiles.spend_distribution_figures",
+]
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@
 """Customer spending profiles: the nodes of the ``customer_profiles`` pipeline.
 
 Converted from ``notebooks/02_customer_profiles.ipynb``.
-
-Sections left out (they only display, or compute nothing used later):
-
-- 'Spend distribution' (code cell 6)
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 
@@ -74,6 +71,28 @@ def flag_high_spenders(
     threshold = float(profiles.loc[active, "total_amount"].quantile(high_spender_quantile))
     profiles["high_spender"] = active & (profiles["total_amount"] >= threshold)
     return threshold, profiles
+
+
+def spend_distribution(profiles: pd.DataFrame, threshold: float) -> dict:
+    """Spend distribution.
+
+    Args:
+        profiles: ``customer_profiles.profiles_flag_high_spenders``.
+        threshold: ``customer_profiles.threshold``.
+
+    Returns:
+        ``figures`` as ``customer_profiles.spend_distribution_figures``.
+
+    Left out of the notebook's code:
+
+    - code cell 6, line 4: `plt.show()` (output)
+    """
+    _, ax = plt.subplots(figsize=(8, 3))
+    profiles["total_amount"].plot.hist(bins=50, ax=ax, title="Total spend per customer")
+    ax.axvline(threshold, color="red")
+    # The figures drawn above: the catalog saves them as PNG files.
+    figures = {f"figure_{number}.png": plt.figure(number) for number in plt.get_fignums()}
+    return figures
 
 
 def rank_customers(

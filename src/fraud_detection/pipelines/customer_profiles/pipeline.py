@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import flag_high_spenders, profile_each_customer, rank_customers
+from .nodes import flag_high_spenders, profile_each_customer, rank_customers, spend_distribution
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -29,6 +29,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["profiles", "params:min_transactions", "params:high_spender_quantile"],
                 outputs=["threshold", "profiles_flag_high_spenders"],
                 name="flag_high_spenders",
+            ),
+            node(
+                spend_distribution,
+                inputs=["profiles_flag_high_spenders", "threshold"],
+                outputs="spend_distribution_figures",
+                name="spend_distribution",
             ),
             node(
                 rank_customers,
