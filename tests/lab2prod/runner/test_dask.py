@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from distributed import Client
+from distributed import Client, LocalCluster
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
 
@@ -95,12 +95,19 @@ def test_a_worker_killed_during_a_node_is_retried_and_the_run_completes(processe
     assert len(pids) == 2 and pids[0] != pids[1]
 
 
-def test_a_node_that_kills_every_worker_stops_the_run_naming_it(processes):
-    """After Dask's allowed failures: NodeLostError naming the node, not a hang."""
+@pytest.mark.slow
+def test_a_node_that_kills_every_worker_stops_the_run_naming_it():
+    """After Dask's allowed failures: NodeLostError naming the node, not a hang. A cluster of
+    its own: the shared one's workers would be restarting for the next tests."""
     pipeline = Pipeline([node(nodes.kill_worker_always, "x", "y", name="too_big")])
-    with pytest.raises(NodeLostError, match="Node 'too_big': every worker that ran it died"):
-        DaskRunner(client=processes).run(pipeline, DataCatalog({"x": MemoryDataset([1])}))
-    processes.wait_for_workers(2, timeout=120)
+    with (
+        LocalCluster(
+            n_workers=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+        pytest.raises(NodeLostError, match="Node 'too_big': every worker that ran it died"),
+    ):
+        DaskRunner(client=client).run(pipeline, DataCatalog({"x": MemoryDataset([1])}))
 
 
 @pytest.mark.parametrize(
