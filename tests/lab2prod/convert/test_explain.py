@@ -88,13 +88,14 @@ def notebook_json(project: Project, relative: str) -> dict[str, Any]:
 
 
 def test_example_plan_lists_the_nodes_with_their_cells_and_datasets(repository: Project):
-    """The example's three nodes, each pointing at the notebook cell it comes from."""
+    """The example's four nodes, each pointing at the notebook cell it comes from."""
     plan = explain(repository, EXAMPLE)
     assert_plan_shape(plan)
     assert plan["pipeline"] == "customer_profiles"  # recorded in conf/base/notebooks.yml
     assert [n["name"] for n in plan["nodes"]] == [
         "profile_each_customer",
         "flag_high_spenders",
+        "spend_distribution",
         "rank_customers",
     ]
     cells = notebook_json(repository, EXAMPLE)["cells"]
@@ -110,16 +111,17 @@ def test_example_plan_lists_the_nodes_with_their_cells_and_datasets(repository: 
     ]
     roles = {d["name"]: d["role"] for d in plan["datasets"]}
     assert roles["raw_transactions"] == "input"
-    rank = plan["nodes"][2]
+    rank = plan["nodes"][3]
     assert [roles[o["dataset"]] for o in rank["outputs"]] == ["result", "result"]
     assert [o["variable"] for o in rank["outputs"]] == ["customer_profiles", "profile_summary"]
     assert all(roles[o["dataset"]] == "intermediate" for o in first["outputs"])
     raw = next(d for d in plan["datasets"] if d["name"] == "raw_transactions")
     assert raw["catalog"]["filepath"] == "data/01_raw/transactions.parquet"
     assert raw["consumers"] == ["profile_each_customer"]
-    assert plan["left_out"][0]["text"].startswith("'Spend distribution'")
-    spend = plan["left_out"][0]["cells"][0]
-    assert "plt.subplots" in "".join(cells[spend]["source"])
+    spend = plan["nodes"][2]  # a section that plots is a node: its figures are a result
+    assert "plt.subplots" in "".join(cells[spend["cells"][0]]["source"])
+    assert [roles[o["dataset"]] for o in spend["outputs"]] == ["result"]
+    assert plan["left_out"] == []
 
 
 def test_the_plan_is_the_one_kedro_notebook_convert_follows(repository: Project):
