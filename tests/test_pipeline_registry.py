@@ -17,3 +17,13 @@ def test_default_run_ends_with_packaging_and_leaves_inference_to_the_service():
         "build_features",
         "score_transactions",
     }
+
+
+def test_default_run_makes_the_reference_and_leaves_the_monitoring_to_its_schedule():
+    """__default__ profiles the reference (packaging puts it in the model); the monitoring and
+    retraining pipelines run by name only: they need a prediction log."""
+    configure_project("fraud_detection", preserve_logging=True)
+    pipelines.set_requested(None)
+    names = {node.name for node in pipelines["__default__"].nodes}
+    assert "build_reference" in names
+    assert not names & {node.name for node in pipelines["monitoring"].nodes}

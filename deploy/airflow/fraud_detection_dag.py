@@ -99,6 +99,10 @@ def fraud_detection():
     def model_report():
         _run_kedro_node(node_names=["model_report"])
 
+    @task(task_id="reference-data-build-reference")
+    def reference_data_build_reference():
+        _run_kedro_node(node_names=["reference_data", "build_reference"])
+
     @task(task_id="package-model")
     def package_model():
         _run_kedro_node(node_names=["package_model"])
@@ -118,6 +122,7 @@ def fraud_detection():
         "choose-threshold-predict-test-compute-metrics-plot-pr-curve-plot-score-distributions": choose_threshold_predict_test_compute_metrics_plot_pr_curve_plot_score_distributions(),
         "compute-feature-importance": compute_feature_importance(),
         "model-report": model_report(),
+        "reference-data-build-reference": reference_data_build_reference(),
         "package-model": package_model(),
     }
     tasks["generate-customers"] >> tasks["generate-transactions"]
@@ -139,9 +144,13 @@ def fraud_detection():
     tasks["split-by-time"] >> tasks["model-report"]
     tasks["compute-feature-importance"] >> tasks["model-report"]
     tasks["choose-threshold-predict-test-compute-metrics-plot-pr-curve-plot-score-distributions"] >> tasks["model-report"]
+    tasks["attach-activity"] >> tasks["reference-data-build-reference"]
+    tasks["split-by-time"] >> tasks["reference-data-build-reference"]
+    tasks["choose-threshold-predict-test-compute-metrics-plot-pr-curve-plot-score-distributions"] >> tasks["reference-data-build-reference"]
     tasks["split-by-time"] >> tasks["package-model"]
     tasks["train-model"] >> tasks["package-model"]
     tasks["choose-threshold-predict-test-compute-metrics-plot-pr-curve-plot-score-distributions"] >> tasks["package-model"]
+    tasks["reference-data-build-reference"] >> tasks["package-model"]
 
 
 fraud_detection()

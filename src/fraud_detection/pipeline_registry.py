@@ -9,6 +9,10 @@ SERVING_ONLY: tuple[str, ...] = ("inference",)
 """Pipelines the service runs on requests (``lab2prod.serving``); ``kedro run`` leaves them out
 of ``__default__``: they need a request and the packaged model's inputs."""
 
+ON_DEMAND: tuple[str, ...] = ("monitoring", "retraining")
+"""Pipelines run by name, on their own schedule (``kedro run --pipelines monitoring``); ``kedro
+run`` leaves them out: they need the service's prediction log, labels, a packaged model."""
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -24,7 +28,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         (
             found
             for name, found in pipelines.items()
-            if name != "__default__" and name not in SERVING_ONLY
+            if name != "__default__" and name not in SERVING_ONLY + ON_DEMAND
         ),
         Pipeline([]),
     )

@@ -1,5 +1,7 @@
 """``kedro`` commands added by lab2prod: thin click adapters over library functions.
 
+``kedro monitor ...`` lives in ``lab2prod.monitoring.cli``.
+
 Kedro loads this module for every command run inside a project, so it imports only click; each
 command imports what it needs when it runs.
 """
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lab2prod.monitoring.cli import monitor
+
 if TYPE_CHECKING:
     from kedro.framework.startup import ProjectMetadata
     from kedro.io import DataCatalog
@@ -21,6 +25,9 @@ _ENV_HELP = "Kedro configuration environment (default: the project's, usually 'l
 @click.group(name="lab2prod")
 def commands() -> None:
     """Commands lab2prod adds to ``kedro`` inside a project."""
+
+
+commands.add_command(monitor)
 
 
 @commands.group()

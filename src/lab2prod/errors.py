@@ -14,6 +14,7 @@ The tree::
      │    ├── NotPortableError        a node or dataset cannot travel to the workers
      │    └── NodeLostError           a node's workers kept dying (memory?) until Dask gave up
      ├── LabRequestError            a JupyterLab request names no notebook of a Kedro project
+     ├── MonitoringError            a reference profile, prediction log or drift check is unusable
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
@@ -176,6 +177,18 @@ class LabRequestError(Lab2ProdError, ValueError):
     """A request of the JupyterLab extension that lab2prod cannot serve: a path that is not a
     notebook under the Jupyter server's root, a notebook outside any Kedro project, a job that
     does not exist. The server answers it with a 4xx and this message."""
+
+
+class MonitoringError(Lab2ProdError, ValueError):
+    """A reference profile, a prediction log, labels or a drift check cannot be used as given.
+
+    Attributes:
+        column: The offending column, or ``None`` when the problem is not one column's.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 class NotebookError(Lab2ProdError):

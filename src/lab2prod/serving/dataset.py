@@ -36,7 +36,7 @@ from lab2prod.errors import PackageError
 from lab2prod.serving import provenance
 from lab2prod.serving.package import RESERVED_METADATA, ModelPackage, read_package, write_package
 
-_PACKAGE_KEYS = ("artifacts", "inputs", "parameters", "metadata", "training_data")
+_PACKAGE_KEYS = ("artifacts", "inputs", "parameters", "metadata", "documents", "training_data")
 
 
 class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
@@ -111,6 +111,8 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
                   ``params:group`` (pydantic parameters are dumped);
                 - ``metadata``: anything JSON to keep beside the model (metrics, training
                   parameters);
+                - ``documents``: larger JSON documents by name, kept as files in the model
+                  (``documents/<name>.json``: the reference profile of the monitoring);
                 - ``training_data``: a DataFrame to fingerprint (not stored).
 
         Raises:
@@ -165,6 +167,7 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
             request_model=self._request_model,
             request_schema=self._request_schema(),
             metadata=metadata,
+            documents=dict(data.get("documents") or {}),
         )
 
     def _provenance(

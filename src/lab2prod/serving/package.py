@@ -1,7 +1,9 @@
 """A model package in the BentoML model store: everything a service needs besides its code.
 
 One BentoML model holds the fitted objects (``artifacts/<name>.joblib``, the format
-``bentoml.sklearn`` uses) and ``package.json``: what the service needs to run the inference
+``bentoml.sklearn`` uses), JSON documents that travel with the model but are not the service's
+to run (``documents/<name>.json``: the reference profile the monitoring compares with) and
+``package.json``: what the service needs to run the inference
 pipeline (its registered name, the plain values and parameters it reads, the request schema)
 and what a person needs to trust it (metrics, git commit, Kedro run id, training data
 fingerprint, package versions). The same content is the model's BentoML metadata, for
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 _ARTIFACTS_DIR = "artifacts"
+_DOCUMENTS_DIR = "documents"
 _PACKAGE_FILE = "package.json"
 # Metadata keys the package itself uses; a node's own metadata may not take them.
 RESERVED_METADATA: frozenset[str] = frozenset(
@@ -32,6 +35,7 @@ RESERVED_METADATA: frozenset[str] = frozenset(
         "lab2prod_format",
         "pipeline",
         "artifacts",
+        "documents",
         "inputs",
         "pipeline_parameters",
         "request_model",
@@ -59,6 +63,8 @@ class ModelPackage:
         request_model: Import path of the pydantic model of one request record, if any.
         request_schema: Its JSON schema when the model was packaged.
         metadata: Metrics, training parameters, provenance: anything JSON.
+        documents: JSON documents kept as files beside the model, by name (too large for
+            metadata: a reference profile).
         tag: The BentoML tag, once stored.
     """
 
@@ -69,6 +75,7 @@ class ModelPackage:
     request_model: str | None = None
     request_schema: Mapping[str, Any] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    documents: Mapping[str, Any] = field(default_factory=dict)
     tag: str | None = None
 
     @property
@@ -103,11 +110,15 @@ def write_package(
         "lab2prod_format": FORMAT_VERSION,
         "pipeline": package.pipeline,
         "artifacts": sorted(package.artifacts),
+        "documents": sorted(package.documents),
         "inputs": _plain(dict(package.inputs), "inputs"),
         "pipeline_parameters": _plain(dict(package.parameters), "parameters"),
         "request_model": package.request_model,
         "request_schema": _plain(package.request_schema, "request_schema"),
         **_plain(dict(package.metadata), "metadata"),
+    }
+    documents = {
+        name: _plain(value, f"documents.{name}") for name, value in package.documents.items()
     }
     with bentoml.models.create(
         name,
@@ -119,6 +130,11 @@ def write_package(
         artifacts.mkdir()
         for artifact, value in package.artifacts.items():
             joblib.dump(value, artifacts / f"{artifact}.joblib")
+        if documents:
+            folder = Path(model.path_of(_DOCUMENTS_DIR))
+            folder.mkdir()
+            for name, value in documents.items():
+                (folder / f"{name}.json").write_text(json.dumps(value))
     return str(model.tag)
 
 
@@ -149,6 +165,10 @@ def read_package(model: str | Model) -> ModelPackage:
         name: joblib.load(stored.path_of(f"{_ARTIFACTS_DIR}/{name}.joblib"))
         for name in metadata["artifacts"]
     }
+    documents = {
+        name: json.loads(Path(stored.path_of(f"{_DOCUMENTS_DIR}/{name}.json")).read_text())
+        for name in metadata.get("documents", [])
+    }
     return ModelPackage(
         pipeline=metadata["pipeline"],
         artifacts=artifacts,
@@ -157,6 +177,7 @@ def read_package(model: str | Model) -> ModelPackage:
         request_model=metadata["request_model"],
         request_schema=metadata["request_schema"],
         metadata={k: v for k, v in metadata.items() if k not in _STRUCTURE},
+        documents=documents,
         tag=str(stored.tag),
     )
 

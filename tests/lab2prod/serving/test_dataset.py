@@ -76,6 +76,26 @@ def test_save_then_load_round_trips_the_package(fitted_model, scoring_input):
     assert package.metadata["provenance"]["kedro_run_id"] == "2026-11-26T10.00.00.000Z"
 
 
+def test_documents_travel_as_files_beside_the_model(fitted_model, scoring_input):
+    """A document (a reference profile) is a JSON file in the model, read back as it was
+    saved; it stays out of BentoML's metadata, which `bentoml models get` prints whole."""
+    name = unique_name()
+    catalog = catalog_for(name)
+    profile = {"lab2prod_profile": 1, "columns": [{"name": "amount", "edges": [1.5, 2.5]}]}
+    catalog.save(
+        "packaged_model", {**package_data(fitted_model, scoring_input), "documents": {"p": profile}}
+    )
+
+    package = catalog.load("packaged_model")
+
+    assert package.documents == {"p": profile}
+    stored = bentoml.models.get(package.tag)
+    assert Path(stored.path_of("documents/p.json")).is_file()
+    assert "lab2prod_profile" not in str(stored.info.metadata)
+    assert stored.info.metadata["documents"] == ["p"]
+    assert catalog_for(unique_name()).exists("packaged_model") is False
+
+
 def test_provenance_is_recorded_as_labels_and_metadata(fitted_model, scoring_input):
     """Run id, git state, data fingerprint and versions are on the BentoML model itself."""
     name = unique_name()
@@ -127,6 +147,7 @@ def test_the_project_catalog_declares_the_packaged_model():
         ({"metadata": {"pipeline": "x"}}, r"Metadata key\(s\) \['pipeline'\] are the package's"),
         ({"inputs": {"when": object()}}, r"'inputs' cannot be stored as BentoML metadata"),
         ({"inputs": {"t": float("nan")}}, r"'inputs' cannot be stored"),
+        ({"documents": {"p": {"x": float("nan")}}}, r"'documents.p' cannot be stored"),
     ],
 )
 def test_a_bad_package_is_refused_and_nothing_is_stored(

@@ -45,6 +45,16 @@ def test_package_keeps_metrics_and_training_parameters(model):
     assert metadata["training"]["split"]["train_fraction"] == 0.7
 
 
+def test_package_carries_the_reference_profile_as_a_document(model):
+    """The monitoring's reference travels in the package, as a document; without one, none."""
+    profile = {"lab2prod_profile": 1, "columns": []}
+    packaged = package_model(
+        model, METRICS, TRAIN_SET, FeatureParams(), SplitParams(), ModelParams(), profile
+    )
+    assert packaged["documents"] == {"reference_profile": profile}
+    assert "documents" not in package(model)
+
+
 def test_metrics_without_a_threshold_fail_clearly(model):
     """Packaging before the evaluation chose a threshold names the fix."""
     with pytest.raises(ValueError, match="run the evaluation pipeline first"):

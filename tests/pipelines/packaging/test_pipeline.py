@@ -23,6 +23,7 @@ def test_pipeline_saves_the_model_to_the_bentoml_store():
     catalog["model"] = model
     catalog["metrics"] = {"model": {"pr_auc": 0.5}, "threshold": 0.4}
     catalog["train_set"] = train_set
+    catalog["reference_profile"] = {"lab2prod_profile": 1, "columns": []}
     raw = {**load_conf("parameters_training"), **load_conf("parameters_inference_features")}
     add_params(catalog, validated_params(create_pipeline(), raw))
 
@@ -33,10 +34,12 @@ def test_pipeline_saves_the_model_to_the_bentoml_store():
     assert package.inputs == {"decision_threshold": 0.4}
     assert package.metadata["provenance"]["kedro_run_id"] == "2026-11-26T12.00.00.000Z"
     assert package.metadata["provenance"]["training_data"]["rows"] == 4
+    assert package.documents == {"reference_profile": {"lab2prod_profile": 1, "columns": []}}
 
 
 def test_pipeline_wires_the_documented_datasets():
-    """Packaging reads what training and evaluation wrote and saves packaged_model."""
+    """Packaging reads what training, evaluation and the reference wrote and saves
+    packaged_model."""
     pipeline = create_pipeline()
     assert pipeline.inputs() == {
         "model",
@@ -45,5 +48,6 @@ def test_pipeline_wires_the_documented_datasets():
         "params:inference_features",
         "params:training.split",
         "params:training.model",
+        "reference_profile",
     }
     assert pipeline.all_outputs() == {"packaged_model"}

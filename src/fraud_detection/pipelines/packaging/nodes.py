@@ -22,6 +22,7 @@ def package_model(
     features: FeatureParams,
     split: SplitParams,
     model_params: ModelParams,
+    reference_profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Gather the fitted model, the inference pipeline's fixed inputs, metrics and parameters.
 
@@ -33,6 +34,8 @@ def package_model(
         features: The feature parameters the model was trained with: serving must use the same.
         split: How the time span was split.
         model_params: The model's hyper-parameters.
+        reference_profile: The profile the monitoring compares production with (the
+            ``reference`` pipeline's), kept in the package as a document.
 
     Returns:
         The package (see ``lab2prod.serving.BentoModelDataset.save``): ``model`` and
@@ -59,4 +62,5 @@ def package_model(
             },
         },
         "training_data": train_set,
+        **({"documents": {"reference_profile": reference_profile}} if reference_profile else {}),
     }

@@ -8,7 +8,8 @@ from .nodes import package_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Save the model, its threshold (from metrics.json) and provenance as ``packaged_model``.
+    """Save the model, its threshold (from metrics.json), its reference profile and provenance as
+    ``packaged_model``.
 
     It reads only what training and evaluation wrote to disk, so
     ``kedro run --pipelines packaging`` re-packages the latest model on its own.
@@ -24,6 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:inference_features",
                     "params:training.split",
                     "params:training.model",
+                    "reference_profile",
                 ],
                 outputs="packaged_model",
                 name="package_model",
