@@ -278,6 +278,8 @@ def convert(
     except NotebookError as exc:
         raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
     plan = generated.plan
+    for warning in plan.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Converted {plan.notebook} into the pipeline '{pipeline}':")
     for relative in generated.files:
         click.echo(f"  {'wrote    ' if relative in written else 'unchanged'}  {relative}")

@@ -3,8 +3,8 @@
 A notebook that reads ``pd.read_csv("../data/01_raw/orders.csv", sep=";")`` gets a catalog entry
 of the matching kedro-datasets type with the call's arguments as ``load_args``; ``READERS`` is
 the table, one line per reading function. A result of the pipeline is saved with the dataset its
-statically inferred type calls for (``result_entry``): parquet for DataFrames, JSON for plain
-data, pickle only when nothing else is known to fit.
+statically inferred type calls for (``result_entry``): JSON for plain data, and for the rest
+``lab2prod.datasets.ValueDataset``, which picks the format that gives the value back.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ class Reader:
         dataset: The dataset's ``type:`` in the catalog.
         path_keywords: The keyword names the path may be given under.
         returns: The type of what the function returns.
-        config: Extra keys of the entry (``file_format``).
+        config: Extra keys of the entry (``file_format``, ``backend``).
+        opened: Whether the path comes in an ``open(path)`` call (``json.load(open(p))``).
     """
 
     dataset: str
     path_keywords: tuple[str, ...]
-    returns: str
+    returns: str | None
     config: Mapping[str, str] = field(default_factory=dict)
+    opened: bool = False
 
 
 READERS: dict[str, Reader] = {
@@ -64,6 +66,11 @@ READERS: dict[str, Reader] = {
     "polars.scan_csv": Reader(
         "polars.LazyPolarsDataset", ("source",), POLARS_LAZY, {"file_format": "csv"}
     ),
+    "pandas.read_pickle": Reader("pickle.PickleDataset", ("filepath_or_buffer",), None),
+    "numpy.load": Reader("lab2prod.datasets.NumpyDataset", ("file",), NDARRAY),
+    "joblib.load": Reader("pickle.PickleDataset", ("filename",), None, {"backend": "joblib"}),
+    "json.load": Reader("json.JSONDataset", ("fp",), None, opened=True),
+    "pickle.load": Reader("pickle.PickleDataset", ("file",), None, opened=True),
 }
 """Reading functions with a literal path, by the dotted name the notebook's imports resolve to."""
 
@@ -137,6 +144,8 @@ def literal_read(call: ast.Call, modules: Mapping[str, str]) -> LiteralRead | No
     for name in reader.path_keywords:
         if name in keywords:
             path_node = keywords.pop(name)
+    if reader.opened:
+        path_node = _opened_for_reading(path_node)
     if not (isinstance(path_node, ast.Constant) and isinstance(path_node.value, str)):
         return None
     if len(call.args) > 1 or any(k.arg is None for k in call.keywords):
@@ -156,6 +165,23 @@ def literal_read(call: ast.Call, modules: Mapping[str, str]) -> LiteralRead | No
     return LiteralRead(call, function, path_node.value, load_args)
 
 
+def _opened_for_reading(node: ast.expr | None) -> ast.expr | None:
+    """The path node of ``open(path)`` / ``open(path, "rb")``; ``None`` for anything else."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if node.func.id != "open" or not node.args:
+        return None
+    mode = node.args[1] if len(node.args) > 1 else None
+    for keyword in node.keywords:
+        if keyword.arg == "mode":
+            mode = keyword.value
+    if mode is not None and not (
+        isinstance(mode, ast.Constant) and mode.value in ("r", "rb", "rt")
+    ):
+        return None
+    return node.args[0]
+
+
 def read_entry(read: LiteralRead, filepath: str) -> dict[str, Any]:
     """The catalog entry of a literal read, with ``filepath`` relative to the project root."""
     reader = READERS[read.function]
@@ -165,7 +191,7 @@ def read_entry(read: LiteralRead, filepath: str) -> dict[str, Any]:
     return entry
 
 
-def read_type(read: LiteralRead) -> str:
+def read_type(read: LiteralRead) -> str | None:
     """What the read returns, e.g. ``pandas.DataFrame``."""
     return READERS[read.function].returns
 
@@ -173,15 +199,16 @@ def read_type(read: LiteralRead) -> str:
 def result_entry(name: str, value_type: str | None) -> dict[str, Any]:
     """The catalog entry that saves a result of the pipeline, chosen by its type.
 
-    DataFrames go to parquet, plain data (numbers, strings, lists and dicts of them) to JSON;
-    anything else, including values of unknown type, to pickle.
+    Plain data whose type the code makes plain (``float(...)``, ``len(...)``, literals, lists
+    and dicts of them) goes to JSON and a polars DataFrame to parquet, with kedro-datasets;
+    anything else (pandas objects, arrays, models, values of unknown type) to
+    ``lab2prod.datasets.ValueDataset``, which saves it in the most specific format that
+    loads it back equal (parquet, ``.npy``, JSON) and pickles only what none of them keeps.
 
     Args:
         name: The file's path under its layer folder, without suffix (``orders_report/summary``).
         value_type: The value's statically inferred type, or ``None``.
     """
-    if value_type == PANDAS_FRAME:
-        return {"type": "pandas.ParquetDataset", "filepath": f"data/03_primary/{name}.parquet"}
     if value_type == POLARS_FRAME:
         return {
             "type": "polars.EagerPolarsDataset",
@@ -190,7 +217,8 @@ def result_entry(name: str, value_type: str | None) -> dict[str, Any]:
         }
     if is_json_type(value_type):
         return {"type": "json.JSONDataset", "filepath": f"data/08_reporting/{name}.json"}
-    return {"type": "pickle.PickleDataset", "filepath": f"data/06_models/{name}.pkl"}
+    layer = "03_primary" if value_type in (PANDAS_FRAME, NDARRAY) else "06_models"
+    return {"type": "lab2prod.datasets.ValueDataset", "filepath": f"data/{layer}/{name}"}
 
 
 def is_json_type(value_type: str | None) -> bool:

@@ -17,6 +17,7 @@ from lab2prod.convert import datasets
 from lab2prod.convert.analysis import Event
 from lab2prod.convert.cells import ParsedCell, error
 from lab2prod.convert.effects import BUILTIN_NAMES
+from lab2prod.convert.files import FileWrite
 from lab2prod.convert.steps import CatalogRead, ModuleCode, UnitCode
 from lab2prod.notebook import Notebook
 
@@ -38,6 +39,7 @@ class Obj:
         element_of: For a loop variable: the objects it iterates over.
         fitted_on: The name of the data it was last fitted on, for an estimator.
         read: The read or ``catalog.load`` that makes it, for ``read`` and ``kernel`` objects.
+        write: The file write whose value it is: the node returns it, the catalog writes it.
     """
 
     base: str
@@ -47,6 +49,7 @@ class Obj:
     element_of: tuple[Obj, ...] = ()
     fitted_on: str | None = None
     read: CatalogRead | None = None
+    write: FileWrite | None = None
     serial: int = field(default_factory=itertools.count().__next__)
 
 
@@ -99,7 +102,7 @@ def trace_flow(
     for index, code in enumerate(codes):
         flow = UnitFlow()
         for read in code.embedded_reads:
-            env[read.name] = _read_object(read)
+            env[read.name] = _catalog_object(read)
         local = dict(env)
         shown: list[Obj] = []
         shows = {id(step) for step in code.shown}
@@ -109,7 +112,7 @@ def trace_flow(
                 shown.extend(local[n] for n in step.facts.reads if n in local)
                 continue
             if step.catalog is not None:
-                local[step.catalog.name] = _read_object(step.catalog)
+                local[step.catalog.name] = _catalog_object(step.catalog)
                 flow.bound.discard(step.catalog.name)
                 continue
             assert step.facts is not None
@@ -159,6 +162,9 @@ def trace_flow(
                 obj = local.get(target)
                 if obj is not None and obj.type is None and obj in flow.created:
                     obj.type = datasets.infer_type(value, types, module.modules)
+            if step.write is not None:
+                step.write.obj = local[step.write.variable]
+                step.write.obj.write = step.write
             for name, data in step.facts.fits.items():
                 if name in local:
                     local[name].fitted_on = data
@@ -174,6 +180,19 @@ def trace_flow(
         env = local
         flows.append(flow)
     return flows
+
+
+def _catalog_object(read: CatalogRead) -> Obj:
+    """What a catalog read gives: a file an earlier section wrote is that section's value,
+    when read as it was written; read otherwise, it is a read of its own (same file)."""
+    written = read.written
+    if written is None or written.obj is None:
+        return _read_object(read)
+    written.reads.append(read)
+    assert read.read is not None
+    if datasets.READERS[read.read.function].dataset == written.dataset_type:
+        return written.obj
+    return _read_object(read)
 
 
 def _read_object(read: CatalogRead) -> Obj:

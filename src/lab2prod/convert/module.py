@@ -51,6 +51,8 @@ class ModuleCode:
     helpers: dict[str, Helper] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     parameter_types: dict[str, str] = field(default_factory=dict)
+    folder: str = "."
+    """The folder literal paths start from, relative to the project root."""
 
 
 def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:

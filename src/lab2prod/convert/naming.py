@@ -38,6 +38,7 @@ class Naming:
         self.used: set[str] = set()
         self.catalog: dict[str, dict[str, Any]] = {}
         self.figures: set[str] = set()
+        self.transcoded: dict[int, str] = {}
         self._files = {
             _normal(str(entry.get("filepath"))): (name, _reading(entry))
             for name, entry in existing.items()
@@ -61,6 +62,8 @@ class Naming:
         elif obj.origin == "kernel" and version == 0:
             assert obj.read is not None and obj.read.dataset is not None
             name = obj.read.dataset
+        elif obj.write is not None and version == 0:
+            name = self._written(obj)
         elif obj.origin == "read" and version == 0:
             name = self._read(obj)
         elif version == 0:
@@ -72,26 +75,62 @@ class Naming:
         self.used.add(name)
         return name
 
+    def _written(self, obj: Obj) -> str:
+        """A file the notebook writes: named after the file, shared, with the write's entry.
+
+        Reads of it in later sections load it with their arguments; a read of another type
+        (written by pandas, read by polars) is another entry of the same file, and both
+        names are Kedro transcodings of one dataset (``orders@pandas``, ``orders@polars``),
+        so Kedro still runs the writer first.
+        """
+        write = obj.write
+        assert write is not None
+        entry = write.write.entry(write.filepath)
+        same = [
+            r.read
+            for r in write.reads
+            if datasets.READERS[r.read.function].dataset == entry["type"]
+        ]
+        if same and same[0].load_args:
+            entry["load_args"] = same[0].load_args
+        stem = slug(_normal(write.filepath).rsplit("/", 1)[-1].split(".")[0]) or "written"
+        name = self._shared(stem)
+        if len(same) < len(write.reads):
+            self.transcoded[id(write)] = name
+            name = f"{name}@{_short(entry['type'])}"
+        self.catalog[name] = entry
+        self._files[_normal(write.filepath)] = (name, _reading(entry))
+        return name
+
     def _read(self, obj: Obj) -> str:
         """A read's dataset: named after its file, outside the namespace (files are shared)."""
         assert obj.read is not None and obj.read.read is not None
         read = obj.read.read
-        filepath = _project_path(read.path, self.notebook_dir)
+        written = obj.read.written
+        filepath = obj.read.filepath or _project_path(read.path, self.notebook_dir)
         entry = datasets.read_entry(read, filepath)
+        if written is not None and id(written) in self.transcoded:
+            name = f"{self.transcoded[id(written)]}@{_short(entry['type'])}"
+            self.catalog[name] = entry
+            return name
         known = self._files.get(_normal(filepath))
         if known is not None and known[1] == _reading(entry):
             return known[0]
         stem = slug(_normal(filepath).rsplit("/", 1)[-1].split(".")[0]) or obj.base
-        name = next(
+        name = self._shared(stem)
+        self.catalog[name] = entry
+        self._files[_normal(filepath)] = (name, _reading(entry))
+        return name
+
+    def _shared(self, stem: str) -> str:
+        """A free name outside the namespace for a file: its stem, else prefixed, numbered."""
+        return next(
             candidate
             for candidate in itertools.chain(
                 [stem, f"{self.pipeline}_{stem}"], _numbered(f"{self.pipeline}_{stem}")
             )
             if self._free_shared(candidate)
         )
-        self.catalog[name] = entry
-        self._files[_normal(filepath)] = (name, _reading(entry))
-        return name
 
     def add_figures(self, node: str) -> str:
         """The dataset of the figures a node draws, saved as PNGs in a folder of their own."""
@@ -128,6 +167,14 @@ class Naming:
     def _free_shared(self, name: str) -> bool:
         """Whether a shared dataset may be called ``name`` (nor taken in the namespace)."""
         return name not in self.used | set(self.existing) and self.full(name) not in self.used
+
+
+def _short(dataset_type: str) -> str:
+    """``pandas.CSVDataset`` -> ``pandas``: the transcoding suffix of a dataset type."""
+    parts = dataset_type.split(".")
+    if parts[0] == "lab2prod":
+        return parts[-1].removesuffix("Dataset").lower()
+    return parts[0].lower()
 
 
 def _numbered(name: str) -> Iterator[str]:

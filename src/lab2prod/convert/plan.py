@@ -115,6 +115,8 @@ class ConversionPlan:
         checks: What ``--verify`` compares.
         left_out: Sections that became no node, and why.
         module_drops: What was left out of code outside any node (setup code).
+        warnings: What the user should know but that does not stop the conversion: a file
+            the notebook reads that does not exist, with where it was looked for.
     """
 
     pipeline: str
@@ -131,6 +133,7 @@ class ConversionPlan:
     checks: tuple[Check, ...]
     left_out: tuple[str, ...]
     module_drops: tuple[Drop, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def plan_conversion(
@@ -159,7 +162,7 @@ def plan_conversion(
     """
     existing = dict(existing_catalog or {})
     split = split_notebook(notebook)
-    module, codes = select_code(notebook, split)
+    module, codes = select_code(notebook, split, _relative(notebook, project_path)[1])
     for code in codes:
         if code.has_code and (code.unit.name in module.helpers or code.unit.name in module.modules):
             raise error(
@@ -204,7 +207,8 @@ def plan_conversion(
     checks.extend(_read_checks(codes, flows, naming))
     result_names = tuple(naming.dataset(obj, version) for obj, version in results)
     for (obj, _), name in zip(results, result_names, strict=True):
-        naming.add_result(name, obj.type)
+        if obj.write is None:  # a written file has its entry already
+            naming.add_result(name, obj.type)
     figures = tuple(o.dataset for n in nodes for o in n.outputs if o.dataset in naming.figures)
     result_names += figures
     produced = {o.dataset for n in nodes for o in n.outputs}
@@ -225,6 +229,7 @@ def plan_conversion(
         checks=tuple(sorted(checks, key=lambda c: (c.after_cell, c.dataset))),
         left_out=tuple(text for _, text in sorted(_left_out(codes) + idle)),
         module_drops=tuple(setup.drops) if setup is not None else (),
+        warnings=tuple(_missing_files(notebook, codes, project_path)),
     )
 
 
@@ -239,6 +244,8 @@ def _all_results(
     found: list[tuple[Obj, int]] = []
     for index in with_node:
         candidates = list(flows[index].shown)
+        # A file the notebook writes is written by `kedro run`, whether anything reads it.
+        candidates += [(o, 0) for o in flows[index].created if o.write is not None]
         if codes[index].final or codes[index].plots:
             candidates += _results(flows[index], index)
         read_later = {entry for later in flows[index + 1 :] for entry in later.inputs.values()}
@@ -340,7 +347,9 @@ def _node(
         variable = _variable(flow, obj)
         dataset = naming.dataset(obj, version)
         outputs.append(NodeOutput(variable, dataset, type_hint(obj.type, modules)))
-        checks.append(Check(dataset, code.unit.name, variable, last_cell, obj.fitted_on))
+        # A written file holds what the notebook's code wrote: compare with that expression.
+        notebook_value = obj.write.value if obj.write is not None else variable
+        checks.append(Check(dataset, code.unit.name, notebook_value, last_cell, obj.fitted_on))
     node = NodePlan(
         name=code.unit.name,
         heading=code.unit.heading,
@@ -412,6 +421,28 @@ def _read_checks(codes: list[UnitCode], flows: list[UnitFlow], naming: Naming) -
                 last_cell = code.unit.cells[-1].cell.index
                 checks.append(Check(dataset, None, read.name, last_cell, None))
     return checks
+
+
+def _missing_files(notebook: Notebook, codes: list[UnitCode], project_path: Path) -> list[str]:
+    """A warning for each file the notebook reads that is not there (and nothing writes)."""
+    found = []
+    for code in codes:
+        reads = [(s.cell, s.catalog) for s in code.steps if s.catalog is not None]
+        reads += [(None, read) for read in code.embedded_reads]
+        for cell, read in reads:
+            if read.read is None or read.written is not None or "://" in read.filepath:
+                continue
+            where = project_path / read.filepath
+            if where.exists():
+                continue
+            cell_text = f", code cell {cell.cell.code_number}" if cell is not None else ""
+            found.append(
+                f"{notebook.path}{cell_text}: reads {read.read.path!r}, which does not exist "
+                f"(looked for {where.resolve()}: paths start from the notebook's folder, or "
+                f"where a %cd at the top moves). The pipeline cannot load `{read.filepath}` "
+                "until it is there."
+            )
+    return list(dict.fromkeys(found))
 
 
 def _left_out(codes: list[UnitCode]) -> list[tuple[int, str]]:

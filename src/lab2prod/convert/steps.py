@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab2prod.convert import analysis, datasets
+from lab2prod.convert import analysis, datasets, files
 from lab2prod.convert.analysis import Facts, Scope
 from lab2prod.convert.cells import ParsedCell, SplitNotebook, Unit, error, slug
 from lab2prod.convert.module import (
@@ -61,11 +61,15 @@ class CatalogRead:
         name: The variable (or, for a read inside an expression, a name made from the file).
         read: The read, or ``None`` for ``catalog.load("dataset")``.
         dataset: For ``catalog.load``: the project's dataset name.
+        written: The write of an earlier section this read reads back, if any.
+        filepath: The file, relative to the project root (reads of files).
     """
 
     name: str
     read: datasets.LiteralRead | None
     dataset: str | None = None
+    written: files.FileWrite | None = None
+    filepath: str = ""
 
 
 @dataclass
@@ -82,6 +86,8 @@ class Step:
     assigned: tuple[str, ast.expr] | None = None
     top_binds: tuple[str, ...] = ()
     position: tuple[int, int] = (0, 0)
+    statement: ast.stmt | None = None
+    write: files.FileWrite | None = None
 
 
 @dataclass
@@ -96,6 +102,8 @@ class UnitCode:
         embedded_reads: Reads inside expressions, replaced by a name.
         replacements: ``id`` of a read call inside an expression to the name replacing it.
         nested_drops: ``id`` of a kept compound statement to the statements dropped inside.
+        writes: ``id`` of a statement writing a file to the write it became: a catalog output.
+        local_files: Files the unit writes and reads back itself: both calls stay code.
         shown: Dropped statements that show values, in order (their reads are what is shown).
         plots: Whether the kept code draws figures (which the node returns).
         final: Whether this is the last unit that computes anything but plots.
@@ -108,6 +116,8 @@ class UnitCode:
     embedded_reads: list[CatalogRead] = field(default_factory=list)
     replacements: dict[int, str] = field(default_factory=dict)
     nested_drops: dict[int, list[Facts]] = field(default_factory=dict)
+    writes: dict[int, files.FileWrite] = field(default_factory=dict)
+    local_files: set[str] = field(default_factory=set)
     shown: list[Step] = field(default_factory=list)
     plots: bool = False
     final: bool = False
@@ -117,8 +127,16 @@ class UnitCode:
         return any(step.facts is not None for step in self.steps)
 
 
-def select_code(notebook: Notebook, split: SplitNotebook) -> tuple[ModuleCode, list[UnitCode]]:
+def select_code(
+    notebook: Notebook, split: SplitNotebook, folder: str = "."
+) -> tuple[ModuleCode, list[UnitCode]]:
     """Analyse every kept cell; lift imports, functions and reads; leave out display code.
+
+    Args:
+        notebook: The notebook.
+        split: Its units.
+        folder: The notebook's folder relative to the project root: where its literal paths
+            start, unless a ``%cd`` or ``os.chdir`` at the top moves elsewhere.
 
     Raises:
         ConversionError: A construct that cannot be converted (star import, ``global``,
@@ -139,21 +157,49 @@ def select_code(notebook: Notebook, split: SplitNotebook) -> tuple[ModuleCode, l
     )
     taken = set(bound_anywhere) | set(module.modules) | set(module.helpers)
     codes = [UnitCode(unit) for unit in split.units]
+    module.folder = folder
+    written: dict[str, files.FileWrite] = {}
     statements: list[list[tuple[ParsedCell, ast.stmt, Facts | None, CatalogRead | None]]] = []
     for code in codes:
         found = []
+        read_here = _paths_read(code, scope, module)
         for cell in code.unit.cells:
             assert cell.tree is not None
             for line in cell.ipython:
+                if line.magic == "cd":
+                    _change_folder(notebook, cell, line.line, line.argument, code, module)
                 code.drops.append(Drop(cell.cell.code_number or 0, line.line, line.text, line.kind))
             for statement in cell.tree.body:
                 if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef):
                     continue
                 if isinstance(statement, ast.AsyncFunctionDef | ast.ClassDef):
                     continue
+                moved = files.changed_directory(statement, scope.modules)
+                if moved is not None:
+                    _change_folder(notebook, cell, statement.lineno, moved, code, module)
+                    code.drops.append(
+                        Drop(
+                            cell.cell.code_number or 0,
+                            statement.lineno,
+                            ast.unparse(statement),
+                            "folder",
+                        )
+                    )
+                    continue
+                write = _file_write(cell, statement, scope, module, code, taken, read_here)
+                if write is not None:
+                    facts = _write_facts(write, statement, scope)
+                    written[files.normal(write.filepath)] = write
+                    code.writes[id(statement)] = write
+                    found.append((cell, statement, facts, None))
+                    continue
                 facts = analysis.analyze(statement, scope)
                 _refuse_unsupported(notebook, cell, facts)
-                read = _catalog_read(notebook, cell, statement, facts, scope, taken, code)
+                if facts.effect == "write" and _writes_local_file(statement, scope, code, module):
+                    facts.effect = "effect"  # read back in this section: the node writes it
+                read = _catalog_read(
+                    notebook, cell, statement, facts, scope, taken, code, module, written
+                )
                 found.append((cell, statement, None if read else facts, read))
         statements.append(found)
     plotting = {name for name, helper in module.helpers.items() if helper.plots}
@@ -205,8 +251,13 @@ def _catalog_read(
     scope: Scope,
     taken: set[str],
     code: UnitCode,
+    module: ModuleCode,
+    written: dict[str, files.FileWrite],
 ) -> CatalogRead | None:
-    """A ``name = read(...)`` statement's read; reads inside expressions become names."""
+    """A ``name = read(...)`` statement's read; reads inside expressions become names.
+
+    A read of a file an earlier section writes reads that section's output.
+    """
     found: list[tuple[ast.Call, CatalogRead]] = []
     for call in facts.calls:
         kernel = _kernel_load(call, scope)
@@ -221,7 +272,13 @@ def _catalog_read(
                 f"the read `{ast.unparse(call)}` cannot become a catalog entry: {exc}.",
             ) from exc
         if kernel is not None or read is not None:
-            found.append((call, CatalogRead("", read, kernel)))
+            catalog = CatalogRead("", read, kernel)
+            if read is not None:
+                catalog.filepath = files.project_path(read.path, module.folder)
+                if files.normal(catalog.filepath) in code.local_files:
+                    continue  # written earlier in this very section: the read stays code
+                catalog.written = written.get(files.normal(catalog.filepath))
+            found.append((call, catalog))
     if not found:
         return None
     simple = isinstance(statement, ast.Assign) and len(statement.targets) == 1
@@ -241,6 +298,108 @@ def _catalog_read(
         code.embedded_reads.append(read)
         code.replacements[id(call)] = name
     return None
+
+
+def _paths_read(code: UnitCode, scope: Scope, module: ModuleCode) -> dict[str, int]:
+    """The files a unit reads with literal paths, to the cell and line of the last read."""
+    found: dict[str, int] = {}
+    for cell in code.unit.cells:
+        assert cell.tree is not None
+        for node in ast.walk(cell.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            try:
+                read = datasets.literal_read(node, scope.modules)
+            except datasets.ReadArgumentError:
+                continue
+            if read is not None:
+                path = files.normal(files.project_path(read.path, module.folder))
+                found[path] = max(found.get(path, -1), cell.cell.index * 100_000 + node.lineno)
+    return found
+
+
+def _file_write(
+    cell: ParsedCell,
+    statement: ast.stmt,
+    scope: Scope,
+    module: ModuleCode,
+    code: UnitCode,
+    taken: set[str],
+    read_here: dict[str, int],
+) -> files.FileWrite | None:
+    """A top-level write of one value to a literal path, as a catalog output.
+
+    Not when the same section reads the file back afterwards (the node keeps both, the file
+    goes where the notebook's code puts it), nor when the written value calls a notebook
+    function that takes notebook variables (its call would need rewriting).
+    """
+    write = files.literal_write(statement, scope.modules)
+    if write is None:
+        return None
+    filepath = files.project_path(write.path, module.folder)
+    here = cell.cell.index * 100_000 + statement.lineno
+    if read_here.get(files.normal(filepath), -1) > here:
+        code.local_files.add(files.normal(filepath))
+        return None
+    value = write.value
+    if value is not None:
+        uses = [n for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in scope.helpers]
+        if any(scope.helpers[n.id] for n in uses):
+            return None
+        text = ast.get_source_segment(cell.python, value) or ast.unparse(value)
+    else:
+        pyplot = next((n for n, t in scope.modules.items() if t == "matplotlib.pyplot"), None)
+        if pyplot is None:
+            return None
+        text = f"{pyplot}.gcf()"
+    variable = files.variable_for(write.path, taken)
+    return files.FileWrite(variable, write, filepath, f"{variable} = {text}", text)
+
+
+def _writes_local_file(
+    statement: ast.stmt, scope: Scope, code: UnitCode, module: ModuleCode
+) -> bool:
+    write = files.literal_write(statement, scope.modules)
+    if write is None:
+        return False
+    return files.normal(files.project_path(write.path, module.folder)) in code.local_files
+
+
+def _write_facts(write: files.FileWrite, statement: ast.stmt, scope: Scope) -> Facts:
+    """The facts of ``variable = <value>``, the statement a write becomes: a new object."""
+    assignment = ast.parse(write.text).body[0]
+    for node in ast.walk(assignment):
+        if hasattr(node, "lineno"):
+            node.lineno = node.end_lineno = statement.lineno  # type: ignore[attr-defined]
+    facts = analysis.analyze(assignment, scope)
+    facts.events = [
+        analysis.Event("bind", e.name, e.line) if e.kind == "alias" else e for e in facts.events
+    ]
+    facts.effect = "effect"  # never dropped: the catalog writes the file
+    return facts
+
+
+def _change_folder(
+    notebook: Notebook,
+    cell: ParsedCell,
+    line: int,
+    target: str,
+    code: UnitCode,
+    module: ModuleCode,
+) -> None:
+    """``%cd ..`` or ``os.chdir("..")`` at the top: later literal paths start from there."""
+    if not code.unit.setup or not target or "://" in target:
+        raise error(
+            notebook,
+            cell.cell,
+            line,
+            "working folder",
+            "changing the working folder here makes every later path mean something else, "
+            "and a pipeline's nodes all run from the project root. Change it only at the top "
+            "of the notebook, with a literal path (`%cd ..`), or use paths relative to the "
+            "notebook's folder.",
+        )
+    module.folder = files.project_path(target, module.folder)
 
 
 def _kernel_load(call: ast.Call, scope: Scope) -> str | None:
@@ -293,7 +452,7 @@ def _prune(codes: list[UnitCode], statements: list[list[Any]], plotting: set[str
             position = (cell.cell.index, statement.lineno)
             if read is not None:
                 live.discard(read.name)
-                steps.append(Step(cell, catalog=read, position=position))
+                steps.append(Step(cell, catalog=read, position=position, statement=statement))
                 continue
             assert facts is not None
             keep_plots = SKIP_PLOTS_TAG not in cell.cell.tags
@@ -304,7 +463,10 @@ def _prune(codes: list[UnitCode], statements: list[list[Any]], plotting: set[str
                     live |= set(facts.reads)
                 continue
             _keep_children(codes[index], cell, facts, live, keep_plots=keep_plots)
-            steps.append(_step(cell, facts, position))
+            step = _step(cell, facts, position)
+            step.statement = statement
+            step.write = codes[index].writes.get(id(statement))
+            steps.append(step)
             live = (live - _definite_binds(facts)) | set(facts.reads) | facts.mutates
         codes[index].steps = list(reversed(steps))
         codes[index].shown = list(reversed(shown))
@@ -422,7 +584,7 @@ def _record_drop(code: UnitCode, cell: ParsedCell, facts: Facts) -> None:
 
 def _render(code: UnitCode, scope: Scope) -> str:
     """The unit's kept code: each cell's text with lifted and dropped statements removed."""
-    kept = {id(step.facts.node) for step in code.steps if step.facts is not None}
+    kept = {id(step.statement): step for step in code.steps if step.facts is not None}
     parts = []
     for cell in code.unit.cells:
         assert cell.tree is not None
@@ -433,7 +595,12 @@ def _render(code: UnitCode, scope: Scope) -> str:
             if id(statement) not in kept:
                 text.remove(statement, whole_lines=not shares, comments_above=not shares)
                 continue
-            facts = next(s.facts for s in code.steps if s.facts and s.facts.node is statement)
+            step = kept[id(statement)]
+            if step.write is not None:  # the catalog writes the file: the node returns it
+                text.replace_lines(statement, step.write.text)
+                continue
+            facts = step.facts
+            assert facts is not None
             _remove_nested(code, text, facts)
             for call in facts.calls:
                 if id(call) in code.replacements:

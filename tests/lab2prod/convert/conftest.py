@@ -61,4 +61,6 @@ def make_corpus_project(root: Path) -> Path:
     (root / "tests" / "pipelines" / "__init__.py").write_text("")
     shutil.copytree(CORPUS, root / "notebooks")
     shutil.copytree(DATA, root / "data" / "01_raw")
+    for layer in ("02_intermediate", "03_primary", "05_model_input", "08_reporting"):
+        (root / "data" / layer).mkdir()
     return root

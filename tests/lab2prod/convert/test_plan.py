@@ -171,15 +171,18 @@ def test_literal_path_reads_become_catalog_entries_with_their_arguments():
 
 
 def test_results_are_saved_with_a_type_appropriate_dataset():
-    """DataFrames to parquet, plain data to JSON, pickle only for what else is unknown."""
-    assert plan("no_headings").catalog["no_headings.spend"]["type"] == "pandas.ParquetDataset"
+    """Plain data to JSON; the rest to ValueDataset, which picks a format that loads back."""
+    spend = plan("no_headings").catalog["no_headings.spend"]
+    assert spend == {
+        "type": "lab2prod.datasets.ValueDataset",
+        "filepath": "data/03_primary/no_headings/spend",
+    }
     total = plan("reassignment_across_sections").catalog["reassignment_across_sections.total"]
     assert total["type"] == "json.JSONDataset"
     assert plan("a_class").catalog["a_class.counts"]["type"] == "json.JSONDataset"
     report = plan("helper_functions").catalog["helper_functions.report"]
-    assert report["type"] == "pickle.PickleDataset"
-    totals = plan("literal_path_reads").catalog["literal_path_reads.n_categories"]
-    assert totals["type"] == "pickle.PickleDataset"
+    assert report["type"] == "lab2prod.datasets.ValueDataset"
+    assert report["filepath"] == "data/06_models/helper_functions/report"
 
 
 def test_display_code_is_dropped_with_a_note():
@@ -297,8 +300,8 @@ def test_existing_catalog_entry_for_the_same_file_is_reused(tmp_path: Path):
     assert wiring(found.nodes[0]) == (["raw_transactions"], ["made.totals"])
     assert found.catalog == {
         "made.totals": {
-            "type": "pandas.ParquetDataset",
-            "filepath": "data/03_primary/made/totals.parquet",
+            "type": "lab2prod.datasets.ValueDataset",
+            "filepath": "data/03_primary/made/totals",
         }
     }
 
@@ -359,3 +362,78 @@ def test_a_function_changing_its_argument_changes_the_callers_object(tmp_path: P
     assert wiring(node(found, "flag")) == (["made.orders"], ["made.orders_flag"])
     assert node(found, "flag").copies == ("orders",)
     assert wiring(node(found, "count")) == (["made.orders_flag"], ["made.n"])
+
+
+def test_files_written_are_catalog_outputs_that_later_reads_read():
+    """`to_csv`, `np.save`, `json.dump` and `savefig` are outputs; reads of them are inputs."""
+    found = plan("files_written_and_read")
+    assert wiring(node(found, "clean")) == (["orders"], ["paid", "amounts"])
+    assert found.catalog["paid"] == {  # after `%cd ..`, from the project root
+        "type": "pandas.CSVDataset",
+        "filepath": "data/02_intermediate/paid.csv",
+        "save_args": {"index": False},
+    }
+    assert found.catalog["amounts"]["type"] == "lab2prod.datasets.NumpyDataset"
+    summarise = node(found, "summarise")
+    assert [i.dataset for i in summarise.inputs] == ["paid", "amounts"]
+    assert "summary_json = summary" in summarise.body
+    written = {found.catalog[o.dataset]["filepath"]: o.dataset for o in summarise.outputs}
+    assert found.catalog[written["data/08_reporting/summary.json"]] == {
+        "type": "json.JSONDataset",
+        "filepath": "data/08_reporting/summary.json",
+        "save_args": {"indent": 2},
+    }
+    figure = found.catalog[written["data/08_reporting/amounts.png"]]
+    assert (figure["type"], figure["save_args"]) == ("matplotlib.MatplotlibDataset", {"dpi": 80})
+    # Nothing reads the last two files: they are results, so `kedro run` still writes them.
+    assert set(written.values()) <= set(found.results)
+
+
+def test_a_file_written_and_read_in_one_section_stays_code(tmp_path: Path):
+    """Read back in the same section, the file is the node's business: both calls stay."""
+    found = made_plan(
+        tmp_path,
+        ("code", "import pandas as pd", []),
+        ("markdown", "## Round trip", []),
+        (
+            "code",
+            'df = pd.DataFrame({"a": [1]})\ndf.to_csv("x.csv")\nback = pd.read_csv("x.csv")',
+            [],
+        ),
+    )
+    body = found.nodes[0].body
+    assert 'df.to_csv("x.csv")' in body and 'back = pd.read_csv("x.csv")' in body
+    assert "x" not in found.catalog
+
+
+def test_a_read_of_a_missing_file_is_a_warning_naming_where_it_looked(tmp_path: Path):
+    """The conversion goes on; the warning names the path as written and as looked for."""
+    found = made_plan(
+        tmp_path,
+        ("code", "import pandas as pd", []),
+        ("markdown", "## Load", []),
+        ("code", 'df = pd.read_csv("../data/01_raw/nowhere.csv")\nn = len(df)', []),
+    )
+    assert len(found.warnings) == 1
+    assert "reads '../data/01_raw/nowhere.csv', which does not exist" in found.warnings[0]
+    assert str((tmp_path / "data" / "01_raw" / "nowhere.csv").resolve()) in found.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("cells", "says"),
+    [
+        (["x = 1", "%cd .."], "changing the working folder here"),
+        (["import os", 'os.chdir("..")'], "changing the working folder here"),
+    ],
+)
+def test_changing_folder_after_the_top_is_refused(tmp_path: Path, cells: list[str], says: str):
+    """`%cd` or `os.chdir` in a section would move every later path: refused with the fix."""
+    from lab2prod.errors import ConversionError
+
+    with pytest.raises(ConversionError, match=says):
+        made_plan(
+            tmp_path,
+            ("code", cells[0], []),
+            ("markdown", "## Later", []),
+            ("code", cells[1] + "\ny = 2", []),
+        )
