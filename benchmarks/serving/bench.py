@@ -344,7 +344,9 @@ def _line(run: dict) -> str:
     )
 
 
-def _wait_ready(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+def _wait_ready(
+    url: str, server: subprocess.Popen, log: Path, timeout: float = 180, path: str = "/readyz"
+) -> None:
     import urllib.error
     import urllib.request
 
@@ -353,7 +355,7 @@ def _wait_ready(url: str, server: subprocess.Popen, log: Path, timeout: float = 
         if server.poll() is not None:
             raise RuntimeError(f"server exited ({server.returncode}): see {log}")
         try:
-            if urllib.request.urlopen(f"{url}/readyz", timeout=2).status == 200:
+            if urllib.request.urlopen(f"{url}{path}", timeout=2).status == 200:
                 return
         except (urllib.error.URLError, OSError):
             pass

@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from lab2prod.contracts.vocabulary import ColumnKind
 from lab2prod.errors import ContractError
 
 _LINE_LENGTH = 88
@@ -26,13 +27,13 @@ _THIRD_PARTY = frozenset({"import pandas as pd", "import polars as pl"})
 
 
 @dataclass
-class _Column:
+class _ColumnProfile:
     """What the data showed about one column, as Python source fragments."""
 
     name: str
     annotation: str
     nullable: bool
-    kind: str = "other"  # string, category, datetime, date, bool, int, float or other
+    kind: ColumnKind = ColumnKind.OTHER
     ge: str | None = None
     le: str | None = None
     isin: list[str] | None = None
@@ -142,30 +143,33 @@ def _backend_and_frame(data: Any, dataset_name: str) -> tuple[str, Any]:
 
 def _pandas_column(
     series: Any, imports: set[str], dataset_name: str, max_categories: int
-) -> _Column:
+) -> _ColumnProfile:
     import pandas as pd
 
     dtype, values = series.dtype, series.dropna()
-    column = _Column(name=series.name, annotation="", nullable=bool(series.isna().any()))
+    column = _ColumnProfile(name=series.name, annotation="", nullable=bool(series.isna().any()))
     if isinstance(dtype, pd.StringDtype):
         # pandas 3's default ``str`` dtype is pyarrow-backed; pandera calls that ``str``.
         python = 'pd.StringDtype("python")'
-        column.kind, column.annotation = "string", "str" if dtype.storage == "pyarrow" else python
+        column.kind, column.annotation = (
+            ColumnKind.STR,
+            "str" if dtype.storage == "pyarrow" else python,
+        )
     elif isinstance(dtype, pd.CategoricalDtype):
-        column.kind, column.annotation = "category", "pd.CategoricalDtype"
+        column.kind, column.annotation = ColumnKind.CATEGORY, "pd.CategoricalDtype"
     elif isinstance(dtype, pd.DatetimeTZDtype):
         if pd.DatetimeTZDtype(dtype.unit, str(dtype.tz)) != dtype:
             _unsupported(dataset_name, column.name, f"{dtype} (its time zone has no name)")
-        column.kind = "datetime"
+        column.kind = ColumnKind.DATETIME
         column.annotation = f"pd.DatetimeTZDtype({_str(dtype.unit)}, {_str(str(dtype.tz))})"
     elif pd.api.types.is_datetime64_dtype(dtype):
         # pandera 0.35 checks no unit for tz-naive datetimes: us, ns, ms... all pass.
-        column.kind, column.annotation = "datetime", "pd.Timestamp"
+        column.kind, column.annotation = ColumnKind.DATETIME, "pd.Timestamp"
     elif isinstance(dtype, pd.BooleanDtype) or dtype.kind == "b":
-        column.kind = "bool"
+        column.kind = ColumnKind.BOOL
         column.annotation = "pd.BooleanDtype" if isinstance(dtype, pd.BooleanDtype) else "bool"
     elif dtype.kind in "iuf":
-        column.kind = "float" if dtype.kind == "f" else "int"
+        column.kind = ColumnKind.FLOAT if dtype.kind == "f" else ColumnKind.INT
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # Int64, Float64, ...
             column.annotation = f"pd.{type(dtype).__name__}"
         else:  # int64 -> int, int32 -> pa.Int32, uint8 -> pa.UInt8, float32 -> pa.Float32
@@ -177,13 +181,13 @@ def _pandas_column(
         column.annotation = "object"
     else:
         _unsupported(dataset_name, column.name, str(dtype))
-    if column.kind == "datetime" and len(values):
+    if column.kind == ColumnKind.DATETIME and len(values):
         column.ge, column.le = _pandas_timestamp(values.min()), _pandas_timestamp(values.max())
-    elif column.kind in ("int", "float") and len(values):
+    elif column.kind in (ColumnKind.INT, ColumnKind.FLOAT) and len(values):
         _set_range(column, values.min(), values.max())
-    if column.kind in ("string", "category", "int"):
+    if column.kind in (ColumnKind.STR, ColumnKind.CATEGORY, ColumnKind.INT):
         column.n_distinct = values.nunique()
-        if column.kind != "int" and column.n_distinct <= max_categories:
+        if column.kind != ColumnKind.INT and column.n_distinct <= max_categories:
             column.categories = values.unique().tolist()
     if "pd." in column.annotation + (column.ge or ""):
         imports.add("import pandas as pd")
@@ -193,43 +197,46 @@ def _pandas_column(
 
 def _polars_column(
     series: Any, imports: set[str], dataset_name: str, max_categories: int
-) -> _Column:
+) -> _ColumnProfile:
     import polars as pl
 
     dtype, values = series.dtype, series.drop_nulls()
-    column = _Column(series.name, annotation=f"pl.{dtype}", nullable=series.null_count() > 0)
+    column = _ColumnProfile(series.name, annotation=f"pl.{dtype}", nullable=series.null_count() > 0)
     if dtype == pl.String:
-        column.kind = "string"
+        column.kind = ColumnKind.STR
     elif isinstance(dtype, pl.Enum):
-        column.kind, values = "category", values.cast(pl.String)
+        column.kind, values = ColumnKind.CATEGORY, values.cast(pl.String)
         column.annotation = f"pl.Enum([{', '.join(map(_str, dtype.categories.to_list()))}])"
     elif dtype == pl.Categorical:
-        column.kind, values = "category", values.cast(pl.String)
+        column.kind, values = ColumnKind.CATEGORY, values.cast(pl.String)
     elif isinstance(dtype, pl.Datetime):
         zone = f", {_str(dtype.time_zone)}" if dtype.time_zone else ""
-        column.kind, column.annotation = "datetime", f"pl.Datetime({_str(dtype.time_unit)}{zone})"
+        column.kind, column.annotation = (
+            ColumnKind.DATETIME,
+            f"pl.Datetime({_str(dtype.time_unit)}{zone})",
+        )
     elif dtype in (pl.Date, pl.Boolean):
-        column.kind = "date" if dtype == pl.Date else "bool"
+        column.kind = ColumnKind.DATE if dtype == pl.Date else ColumnKind.BOOL
     elif dtype.is_integer() or dtype.is_float():
-        column.kind = "int" if dtype.is_integer() else "float"
+        column.kind = ColumnKind.INT if dtype.is_integer() else ColumnKind.FLOAT
     else:
         _unsupported(dataset_name, column.name, str(dtype))
-    if column.kind in ("datetime", "date") and len(values):
+    if column.kind in (ColumnKind.DATETIME, ColumnKind.DATE) and len(values):
         low, high = values.min(), values.max()
-        if column.kind == "datetime" and dtype.time_unit == "ns":
+        if column.kind == ColumnKind.DATETIME and dtype.time_unit == "ns":
             # Python datetimes stop at microseconds: round the upper bound up.
             high += timedelta(microseconds=bool(values.cast(pl.Int64).max() % 1000))
         zone = getattr(dtype, "time_zone", None)
         column.ge, column.le = _python_temporal(low, zone), _python_temporal(high, zone)
         imports.add(f"from datetime import {column.kind}")  # date or datetime
         imports.update(["from zoneinfo import ZoneInfo"] if zone else [])
-    elif column.kind == "float" and values.is_nan().any():
+    elif column.kind == ColumnKind.FLOAT and values.is_nan().any():
         column.nullable = True  # pandera counts NaN as null, and NaN fails ``le``: no range.
-    elif column.kind in ("int", "float") and len(values):
+    elif column.kind in (ColumnKind.INT, ColumnKind.FLOAT) and len(values):
         _set_range(column, values.min(), values.max())
-    if column.kind in ("string", "category", "int"):
+    if column.kind in (ColumnKind.STR, ColumnKind.CATEGORY, ColumnKind.INT):
         column.n_distinct = values.n_unique()
-        if column.kind != "int" and column.n_distinct <= max_categories:
+        if column.kind != ColumnKind.INT and column.n_distinct <= max_categories:
             column.categories = values.unique().to_list()
     imports.add("import polars as pl")
     return column
@@ -243,8 +250,8 @@ def _unsupported(dataset_name: str, column: str, dtype: str) -> None:
     )
 
 
-def _set_range(column: _Column, low: Any, high: Any) -> None:
-    if column.kind == "int":
+def _set_range(column: _ColumnProfile, low: Any, high: Any) -> None:
+    if column.kind == ColumnKind.INT:
         column.ge, column.le = str(int(low)), str(int(high))
         return
     low, high = float(low), float(high)  # A bound at infinity says nothing: leave it out.
@@ -253,22 +260,22 @@ def _set_range(column: _Column, low: Any, high: Any) -> None:
 
 
 def _set_categories_and_key(
-    column: _Column, rows: int, max_categories: int, min_key_rows: int
+    column: _ColumnProfile, rows: int, max_categories: int, min_key_rows: int
 ) -> None:
     count = column.n_distinct
     if count <= max_categories and (
-        column.kind == "category" or (column.kind == "string" and count < rows / 2)
+        column.kind == ColumnKind.CATEGORY or (column.kind == ColumnKind.STR and count < rows / 2)
     ):
         column.isin = [_literal(value) for value in sorted(column.categories, key=_sort_key)]
-    if column.nullable or count != rows or column.kind not in ("string", "int"):
+    if column.nullable or count != rows or column.kind not in (ColumnKind.STR, ColumnKind.INT):
         return
     key_name = column.name.lower() == "id" or re.search(r"(_id|Id|ID)$", column.name) is not None
-    column.unique = key_name or (column.kind == "string" and rows >= min_key_rows)
+    column.unique = key_name or (column.kind == ColumnKind.STR and rows >= min_key_rows)
 
 
 def _render(
     backend: str,
-    columns: list[_Column],
+    columns: list[_ColumnProfile],
     imports: set[str],
     class_name: str,
     dataset_name: str,
@@ -351,7 +358,7 @@ def _head(attribute: str, annotation: str) -> str:
     return f"    {attribute}: {annotation} = pa.Field("
 
 
-def _field(attribute: str, column: _Column) -> list[str]:
+def _field(attribute: str, column: _ColumnProfile) -> list[str]:
     args = [f"alias={_str(column.name)}"] if attribute != column.name else []
     args += [f"{key}={value}" for key, value in (("ge", column.ge), ("le", column.le)) if value]
     if column.isin is not None:

@@ -4,7 +4,8 @@
   trained model, its fitted artifacts and provenance to the BentoML model store.
 - :func:`compile_pipeline` turns the inference pipeline into a plain call sequence, once.
 - :mod:`lab2prod.serving.api` holds what a service needs around it: the request and response
-  models, batch scoring, error bodies, metrics, the token check.
+  models (``routes``), batch scoring (``scorer``), the OpenAPI spec (``openapi``), a worker's
+  start-up (``runtime``); metrics and the token check are ``metrics`` and ``middleware``.
 
 Names are imported on first use, so ``kedro`` pays nothing for this package at start-up.
 """

@@ -5,7 +5,8 @@ columns (numpy arrays, or lists converted once per merged batch). BentoML's disp
 concurrent requests by concatenating the columns, and the scorer builds one frame per merged
 batch: a frame per request would cost more than scoring a single-record request does. BentoML
 picks how to merge by the input's type (its data containers), so the type comes with a
-container of its own, registered with BentoML's registry.
+container of its own, registered with BentoML's registry (``internals.register_data_container``:
+in-process only, a column batch is never sent to another process).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from bentoml._internal.runner.container import DataContainer, DataContainerRegistry
+
+from lab2prod.serving import internals
 
 __all__ = ["ColumnBatch", "register"]
 
@@ -64,35 +66,14 @@ def _concat(parts: list[Any]) -> Any:
     return pd.concat([pd.Series(part) for part in parts], ignore_index=True).array
 
 
-class _ColumnBatchContainer(DataContainer[ColumnBatch, ColumnBatch]):
-    """How BentoML's dispatcher merges, splits and counts :class:`ColumnBatch` inputs
-    (in-process only: a column batch is never sent to another process)."""
+def _merge(batches: Sequence[ColumnBatch]) -> tuple[ColumnBatch, list[int]]:
+    return concat(batches), [0, *itertools.accumulate(len(batch) for batch in batches)]
 
-    @classmethod
-    def batches_to_batch(
-        cls, batches: Sequence[ColumnBatch], batch_dim: int = 0
-    ) -> tuple[ColumnBatch, list[int]]:
-        return concat(batches), [0, *itertools.accumulate(len(batch) for batch in batches)]
 
-    @classmethod
-    def batch_to_batches(
-        cls, batch: ColumnBatch, indices: Sequence[int], batch_dim: int = 0
-    ) -> list[ColumnBatch]:
-        return [batch.rows(start, end) for start, end in itertools.pairwise(indices)]
-
-    @classmethod
-    def get_batch_size(cls, batch: ColumnBatch, batch_dim: int) -> int:
-        return len(batch)
-
-    @classmethod
-    def to_payload(cls, batch: ColumnBatch, batch_dim: int) -> Any:
-        raise NotImplementedError("A ColumnBatch stays in the process that built it")
-
-    @classmethod
-    def from_payload(cls, payload: Any) -> ColumnBatch:
-        raise NotImplementedError("A ColumnBatch stays in the process that built it")
+def _split(batch: ColumnBatch, indices: Sequence[int]) -> list[ColumnBatch]:
+    return [batch.rows(start, end) for start, end in itertools.pairwise(indices)]
 
 
 def register() -> None:
     """Tell BentoML's dispatcher how to merge :class:`ColumnBatch` inputs (idempotent)."""
-    DataContainerRegistry.register_container(ColumnBatch, ColumnBatch, _ColumnBatchContainer)
+    internals.register_data_container(ColumnBatch, merge=_merge, split=_split, size=len)

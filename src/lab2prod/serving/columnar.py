@@ -30,6 +30,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import from_json
 
+from lab2prod.contracts.vocabulary import ColumnKind
+
 __all__ = ["ColumnarReader"]
 
 # ISO 8601 without an offset, as pydantic and numpy both read it to the same microsecond.
@@ -40,9 +42,11 @@ _REJECT = object()
 
 
 @dataclass(frozen=True)
-class _Column:
+class _FieldRule:
+    """What one field of the record model accepts, as far as the fast path can prove it."""
+
     name: str
-    kind: str  # "int" | "float" | "bool" | "str" | "datetime"
+    kind: ColumnKind  # BOOL, INT, FLOAT, STR or DATETIME
     lower: tuple[float, bool] | None = None  # (bound, inclusive)
     upper: tuple[float, bool] | None = None
     allowed: frozenset[Any] | None = None
@@ -50,7 +54,14 @@ class _Column:
     max_length: int | None = None
 
 
-_TYPES = {"int": {int}, "float": {float, int}, "bool": {bool}, "str": {str}, "datetime": {str}}
+# The JSON values (as parsed) each kind takes as they are: an int is a float, a datetime a string.
+_TYPES = {
+    ColumnKind.INT: {int},
+    ColumnKind.FLOAT: {float, int},
+    ColumnKind.BOOL: {bool},
+    ColumnKind.STR: {str},
+    ColumnKind.DATETIME: {str},
+}
 
 
 class ColumnarReader:
@@ -75,11 +86,11 @@ class ColumnarReader:
         self.field = field
         self.max_records = max_records
         self.unique = tuple(unique)
-        columns = [_column(name, info) for name, info in record.model_fields.items()]
+        columns = [_rule(name, info) for name, info in record.model_fields.items()]
         self.enabled = (
             bool(columns) and all(column is not None for column in columns) and _plain(record)
         )
-        self._columns: list[_Column] = [c for c in columns if c is not None]
+        self._columns: list[_FieldRule] = [c for c in columns if c is not None]
         self._names = [c.name for c in self._columns]
         self._get = operator.itemgetter(*self._names) if self._names else None
 
@@ -153,7 +164,7 @@ def _plain(record: type[BaseModel]) -> bool:
     )
 
 
-def _column(name: str, info: FieldInfo) -> _Column | None:
+def _rule(name: str, info: FieldInfo) -> _FieldRule | None:
     """What a field accepts, or ``None`` if this module cannot prove it (a nullable field, a
     constraint it does not know)."""
     annotation = info.annotation
@@ -162,18 +173,14 @@ def _column(name: str, info: FieldInfo) -> _Column | None:
         options = typing.get_args(annotation)
         if not all(type(option) is str for option in options):
             return None
-        kind, allowed = "str", frozenset(options)
+        kind, allowed = ColumnKind.STR, frozenset(options)
     elif isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return None
     else:
-        kind = {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation)
+        kind = ColumnKind.of_python_type(annotation)
         if kind is None:
-            import datetime as dt
-
-            if annotation is not dt.datetime:
-                return None
-            kind = "datetime"
-    if kind in ("int", "float", "bool", "str") and allowed is None and not _strict(info):
+            return None
+    if kind is not ColumnKind.DATETIME and allowed is None and not _strict(info):
         return None
     lower = upper = None
     min_length = max_length = None
@@ -192,23 +199,25 @@ def _column(name: str, info: FieldInfo) -> _Column | None:
             continue
         else:
             return None
-    if kind in ("bool", "datetime") and (lower or upper or min_length or max_length):
+    if kind in (ColumnKind.BOOL, ColumnKind.DATETIME) and (
+        lower or upper or min_length or max_length
+    ):
         return None
-    return _Column(name, kind, lower, upper, allowed, min_length, max_length)
+    return _FieldRule(name, kind, lower, upper, allowed, min_length, max_length)
 
 
 def _strict(info: FieldInfo) -> bool:
     return any(type(meta).__name__ == "Strict" and meta.strict for meta in info.metadata)
 
 
-def _convert(column: _Column, values: list[Any]) -> Any:
+def _convert(column: _FieldRule, values: list[Any]) -> Any:
     """The column as the batch holds it, or ``_REJECT`` unless the request model would take
     every value as it is."""
     if not set(map(type, values)) <= _TYPES[column.kind]:
         return _REJECT
-    if column.kind == "datetime":
+    if column.kind is ColumnKind.DATETIME:
         return _timestamps(values)
-    if column.kind == "str":
+    if column.kind is ColumnKind.STR:
         if column.allowed is not None and not set(values) <= column.allowed:
             return _REJECT
         if column.min_length is not None or column.max_length is not None:
@@ -218,13 +227,13 @@ def _convert(column: _Column, values: list[Any]) -> Any:
             if column.max_length is not None and max(lengths) > column.max_length:
                 return _REJECT
         return values
-    if column.kind == "bool":
+    if column.kind is ColumnKind.BOOL:
         return values
     try:
-        array = np.array(values, dtype=np.int64 if column.kind == "int" else np.float64)
+        array = np.array(values, dtype=np.int64 if column.kind is ColumnKind.INT else np.float64)
     except OverflowError:
         return _REJECT
-    if column.kind == "float" and not np.isfinite(array).all():
+    if column.kind is ColumnKind.FLOAT and not np.isfinite(array).all():
         return _REJECT
     return array if _within(array, column.lower, column.upper) else _REJECT
 

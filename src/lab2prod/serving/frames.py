@@ -18,25 +18,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lab2prod.contracts.vocabulary import (
+    FIELD_CHECKS,
+    INT64_MAX,
+    INT64_MIN,
+    ColumnKind,
+    frame_schema,
+    request_kind,
+)
+
 if TYPE_CHECKING:
     from pandera.api.checks import Check
     from pydantic import BaseModel
 
-# Column checks the request model already enforces per field (see lab2prod.contracts.request).
-_FIELD_CHECKS = frozenset(
-    {
-        "greater_than",
-        "greater_than_or_equal_to",
-        "less_than",
-        "less_than_or_equal_to",
-        "in_range",
-        "isin",
-        "str_length",
-    }
-)
-_INT64 = np.iinfo(np.int64)
 # Column kinds converted per request, where a value can fail to fit; the others per batch.
-_CONVERTED_EARLY = frozenset({"int", "float", "datetime"})
+_CONVERTED_EARLY = frozenset({ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DATETIME})
 # Training data is read from parquet with microsecond timestamps (docs/data.md).
 _TIMESTAMP_DTYPE = "datetime64[us]"
 
@@ -64,18 +60,25 @@ class ContractBatch:
     Args:
         contract: The pandera ``DataFrameModel`` (or ``DataFrameSchema``) the request model was
             derived from.
+
+    Raises:
+        ContractError: If a column has a dtype a JSON request cannot carry (as the request
+            model derived from it would).
     """
 
     def __init__(self, contract: Any) -> None:
-        to_schema = getattr(contract, "to_schema", None)
-        self._schema = to_schema() if to_schema is not None else contract
-        self._kinds = {name: _kind(column.dtype) for name, column in self._schema.columns.items()}
+        self._schema = frame_schema(contract)
+        self._kinds = {
+            name: request_kind(self._schema.name, name, column.dtype)
+            for name, column in self._schema.columns.items()
+        }
         self._frame_checks: list[Check] = list(self._schema.checks)
+        # The request model enforces the field checks on each record already.
         self._column_checks: list[tuple[str, Check]] = [
             (name, check)
             for name, column in self._schema.columns.items()
             for check in column.checks
-            if check.name not in _FIELD_CHECKS
+            if check.name not in FIELD_CHECKS
         ]
 
     @property
@@ -163,49 +166,34 @@ class ContractBatch:
             )
 
     @staticmethod
-    def _column(name: str, kind: str, values: list[Any], errors: list[RowError]) -> Any:
-        if kind == "datetime":
+    def _column(name: str, kind: ColumnKind, values: list[Any], errors: list[RowError]) -> Any:
+        if kind is ColumnKind.DATETIME:
             return _timestamps(name, values, errors)
-        if kind == "int" and None not in values:
+        if kind is ColumnKind.INT and None not in values:
             try:
                 return np.array(values, dtype=np.int64)
             except OverflowError:
                 return _clipped_ints(name, values, errors)
-        if kind == "int":
+        if kind is ColumnKind.INT:
             return pd.array(values, dtype="Int64")
-        if kind == "float":
+        if kind is ColumnKind.FLOAT:
             return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        if kind == "bool":
+        if kind is ColumnKind.BOOL:
             return np.array(values, dtype=bool) if None not in values else pd.array(values)
         return pd.array(values, dtype="str")
-
-
-def _kind(dtype: Any) -> str:
-    text = str(dtype).lower()
-    for prefix, kind in (
-        ("bool", "bool"),
-        ("int", "int"),
-        ("uint", "int"),
-        ("float", "float"),
-        ("datetime", "datetime"),
-        ("timestamp", "datetime"),
-    ):
-        if text.startswith(prefix):
-            return kind
-    return "str"
 
 
 def _clipped_ints(name: str, values: list[Any], errors: list[RowError]) -> np.ndarray:
     out = np.zeros(len(values), dtype=np.int64)
     for row, value in enumerate(values):
-        if _INT64.min <= value <= _INT64.max:
+        if INT64_MIN <= value <= INT64_MAX:
             out[row] = value
         else:
             errors.append(
                 RowError(
                     row,
                     (name,),
-                    f"Input should fit in a 64-bit integer ({_INT64.min} to {_INT64.max})",
+                    f"Input should fit in a 64-bit integer ({INT64_MIN} to {INT64_MAX})",
                     "value_out_of_range",
                 )
             )

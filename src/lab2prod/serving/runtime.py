@@ -1,25 +1,44 @@
-"""How a serving worker sets itself up: native thread pools sized to its share of the cores.
+"""How a serving worker sets itself up and runs: thread pools, model version, heap, log, settings.
 
-Call :func:`limit_worker_threads` first thing in the service's ``__init__`` (each worker runs
-it once, before the model loads). A worker's share is ``LAB2PROD_THREADS_PER_WORKER`` when set,
-else the cores the server may use divided by its workers (``workers="cpu_count"``: one each).
-Each scoring thread reports the pool sizes it reads back (threadpoolctl) on ``/metrics`` as
-``lab2prod_native_threads{pool=...}``.
+Call, in the service's ``__init__``, :func:`limit_worker_threads` first (before the model
+loads), and :func:`log_client_errors_briefly` and :func:`freeze_startup_heap` last.
+
+- :func:`limit_worker_threads`: the worker's native thread pools (OpenMP, BLAS) sized to its
+  share of the cores: ``LAB2PROD_THREADS_PER_WORKER`` when set, else the cores the server may
+  use divided by its workers (``workers="cpu_count"``: one each). Each scoring thread reports
+  the pool sizes it reads back (threadpoolctl) on ``/metrics`` as
+  ``lab2prod_native_threads{pool=...}``.
+- :func:`pinned_tag`: the model version a built bento recorded, not whatever ``latest`` is.
+- :func:`freeze_startup_heap`: start-up objects out of the garbage collector's way.
+- :func:`log_client_errors_briefly`: a refused request as one INFO line, not a traceback.
+- :func:`env_int`: an integer setting from the environment, refused clearly when bad.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
 from typing import Any
 
+from pydantic import ValidationError
+
 from lab2prod import threadpools
+from lab2prod.errors import ServingError
 from lab2prod.serving import internals
 
-__all__ = ["limit_worker_threads"]
+__all__ = [
+    "env_int",
+    "freeze_startup_heap",
+    "limit_worker_threads",
+    "log_client_errors_briefly",
+    "pinned_tag",
+]
 
 
 def limit_worker_threads(service: Any) -> threadpools.ThreadPoolLimit:
     """Limit this worker's OpenMP and BLAS pools to its share of the cores, and return the
-    limit for the scorer to hold its threads to (:class:`~lab2prod.serving.api.BatchScorer`).
+    limit for the scorer to hold its threads to (:class:`~lab2prod.serving.scorer.BatchScorer`).
 
     Args:
         service: The BentoML service class (its configured workers give the share).
@@ -45,3 +64,78 @@ def _export_pool_sizes() -> None:
     gauge = native_threads()
     for pool, size in threadpools.pool_sizes().items():
         gauge.labels(pool=pool).set(size)
+
+
+def pinned_tag(service: Any, model: Any) -> str:
+    """The tag of ``model`` (a ``BentoModel`` class attribute) to load when the service starts.
+
+    Served from a built bento, that is the exact version the bento recorded at build time, not
+    whatever ``latest`` is in the model store by then; served from source, the model's own tag.
+    """
+    bento = service.bento
+    if bento is not None:
+        for info in bento.info.services:
+            if info.name != service.name:
+                continue
+            for built in info.models:
+                if built.tag.name == model.tag.name:
+                    return str(built.tag)
+    return str(model.tag)
+
+
+def freeze_startup_heap() -> None:
+    """Exclude everything allocated so far (libraries, the model) from garbage collection.
+
+    Call once, at the end of the service's start-up. Python's full collections otherwise scan
+    the whole heap every so often, stalling requests; with the start-up objects frozen they
+    scan only what requests allocate (p99 of a no-op BentoML service at concurrency 32:
+    ~260 ms -> ~160 ms, measured). Objects frozen are never freed: call it only once the
+    long-lived state is built.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+class _BriefClientErrors(logging.Filter):
+    """Turns BentoML's ERROR-with-traceback for a refused request into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValidationError):
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            record.msg = (
+                record.msg.replace("Exception on", "Refused") + ": 400, %d invalid field(s)"
+            )
+            record.args = (*(record.args or ()), exc.error_count())
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def log_client_errors_briefly() -> None:
+    """Log each request refused with a 400 as one INFO line, not an ERROR with a traceback.
+
+    BentoML logs every invalid request body as a server error with the full traceback: a
+    client sending bad data would fill the log and cost the server CPU on every request. The
+    client still gets its 400 naming each field. Call once, at the service's start-up.
+    """
+    serve_logger = logging.getLogger(internals.HTTP_APP_LOGGER)
+    if not any(isinstance(f, _BriefClientErrors) for f in serve_logger.filters):
+        serve_logger.addFilter(_BriefClientErrors())
+
+
+def env_int(name: str, default: int, *, minimum: int = 1) -> int:
+    """An integer setting from the environment variable ``name``, or ``default``.
+
+    Raises:
+        ServingError: If the variable is set to something else than an integer >= ``minimum``.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ServingError(f"{name}={raw!r} is not an integer >= {minimum}; unset it or fix it")
+    return value

@@ -201,6 +201,24 @@ def test_response_is_a_200_or_a_422_naming_each_bad_record():
     assert reasons == ["contract_check"]
 
 
+def test_the_200_body_is_the_documented_model_and_nothing_else():
+    """The body is serialized by the response model the spec shows: a prediction's keys the
+    model does not declare stay out, and the body validates against the model."""
+    Response = batch_response(Prediction, records_field="transactions")
+    row = {"transaction_id": "a", "fraud_probability": 0.2, "is_fraud": False, "debug": [1]}
+
+    ok = asyncio.run(Response.to_http_response([RowResult("m:1", prediction=row)], None))
+
+    body = json.loads(ok.body)
+    assert body == {
+        "predictions": [{"transaction_id": "a", "fraud_probability": 0.2, "is_fraud": False}],
+        "model": "m:1",
+    }
+    assert Response.model_validate_json(ok.body).model == "m:1"
+    schema = Response.model_json_schema()
+    assert schema["$defs"]["Prediction"] == Prediction.model_json_schema()
+
+
 def test_metrics_count_decisions_and_record_scores():
     """observe() counts decisions by label and fills the score histogram."""
     from prometheus_client import REGISTRY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from importlib.metadata import version
 
 import bentoml
@@ -68,3 +69,44 @@ def test_configured_workers_follow_a_bentoml_config_override(tmp_path):
         check=True,
     )
     assert out.stdout.split()[-1] == "5"
+
+
+def test_openapi_objects_are_bentomls_own():
+    """Schemas, bodies and responses built here are the objects BentoML's spec holds."""
+    from bentoml._internal.service.openapi.specification import MediaType, Response, Schema
+
+    schema = internals.openapi_schema({"type": "object", "title": "T"})
+    body = internals.openapi_json_body(schema, example={"a": 1})
+    response = internals.openapi_json_response("Bad", "#/components/schemas/ErrorBody")
+
+    assert isinstance(schema, Schema) and schema.title == "T"
+    assert isinstance(body, MediaType) and body.example == {"a": 1}
+    assert isinstance(response, Response) and response.description == "Bad"
+    assert response.content["application/json"].schema.ref == "#/components/schemas/ErrorBody"
+
+
+def test_refused_requests_are_reported_on_the_logger_lab2prod_filters():
+    """BentoML's HTTP app still logs failed requests on the logger runtime.py filters."""
+    import importlib
+
+    http_app = importlib.import_module("bentoml._internal.server.http_app")
+    assert http_app.logger.name == internals.HTTP_APP_LOGGER
+
+
+def test_a_registered_container_merges_and_splits_its_type():
+    """Adaptive batching finds the container registered for a new input type."""
+    from bentoml._internal.runner.container import AutoContainer
+
+    class Parts(list):
+        pass
+
+    internals.register_data_container(
+        Parts,
+        merge=lambda batches: (Parts(x for b in batches for x in b), [0, 2, 3]),
+        split=lambda batch, indices: [Parts(batch[a:b]) for a, b in itertools.pairwise(indices)],
+        size=len,
+    )
+    merged, indices = AutoContainer.batches_to_batch([Parts([1, 2]), Parts([3])], 0)
+    assert list(merged) == [1, 2, 3] and indices == [0, 2, 3]
+    assert AutoContainer.get_batch_size(merged, 0) == 3
+    assert [list(p) for p in AutoContainer.batch_to_batches(merged, indices, 0)] == [[1, 2], [3]]
