@@ -14,6 +14,11 @@ Settings, by environment variable (docs/serving.md):
 - ``FRAUD_DETECTION_API_TOKEN``: when set, ``/predict`` requires ``Authorization: Bearer <it>``.
 - ``LAB2PROD_THREADS_PER_WORKER``: the native (OpenMP, BLAS) threads each worker may use; by
   default its share of the cores (one, with a worker per core).
+- ``FRAUD_DETECTION_MAX_IN_FLIGHT``: requests a worker holds at once (queued or scored, 64);
+  past it, 503 with ``Retry-After``.
+- ``FRAUD_DETECTION_MAX_BODY_BYTES``: the largest request body (4 MiB); larger: 413.
+- ``FRAUD_DETECTION_READ_TIMEOUT``: seconds a request's head, and then its body, may take to
+  arrive (10); slower: the connection is closed (head) or 408 (body).
 """
 
 from __future__ import annotations
@@ -28,9 +33,13 @@ from fraud_detection.schemas import ScoringRequest
 from lab2prod.serving import api
 from lab2prod.serving.metrics import serving_metrics
 from lab2prod.serving.middleware import RequestGuard
+from lab2prod.serving.shedding import LoadShedder
 
 MODEL_TAG = os.environ.get("FRAUD_DETECTION_MODEL") or "fraud_detection:latest"
 MAX_TRANSACTIONS = api.env_int("FRAUD_DETECTION_MAX_TRANSACTIONS", 1000)
+MAX_IN_FLIGHT = api.env_int("FRAUD_DETECTION_MAX_IN_FLIGHT", 64)
+MAX_BODY_BYTES = api.env_int("FRAUD_DETECTION_MAX_BODY_BYTES", 4 * 2**20)
+READ_TIMEOUT = api.env_int("FRAUD_DETECTION_READ_TIMEOUT", 10)
 DECISIONS = {False: "legitimate", True: "fraud"}
 
 
@@ -104,6 +113,7 @@ class FraudDetection:
             threads=threads,
         )
         _metrics()  # every series at zero from start-up, before the first request
+        api.limit_request_head_time(READ_TIMEOUT)
         api.log_client_errors_briefly()
         api.freeze_startup_heap()
 
@@ -124,6 +134,16 @@ class FraudDetection:
         return self.scorer(transactions)
 
 
+# The first added is outermost: the guard reads the body (within its limits) before the shedder
+# counts the request in, so a slow body never holds one of a worker's in-flight places.
 FraudDetection.add_asgi_middleware(
-    RequestGuard, path="/predict", token_env="FRAUD_DETECTION_API_TOKEN", on_reject=_reject
+    RequestGuard,
+    path="/predict",
+    token_env="FRAUD_DETECTION_API_TOKEN",
+    on_reject=_reject,
+    max_body_bytes=MAX_BODY_BYTES,
+    body_timeout=READ_TIMEOUT,
+)
+FraudDetection.add_asgi_middleware(
+    LoadShedder, path="/predict", max_in_flight=MAX_IN_FLIGHT, on_reject=_reject
 )

@@ -7,8 +7,9 @@ module of its concern:
   a scoring route (:class:`ColumnBatch`, from ``batching``, is what the route receives);
 - ``scorer``: :class:`BatchScorer`, :class:`RowResult`, :func:`load_scorer`;
 - ``openapi``: :class:`ContractService`, the spec with the real error bodies;
-- ``runtime``: :func:`limit_worker_threads`, :func:`pinned_tag`, :func:`freeze_startup_heap`,
-  :func:`log_client_errors_briefly`, :func:`env_int`.
+- ``runtime``: :func:`limit_worker_threads`, :func:`limit_request_head_time`,
+  :func:`pinned_tag`, :func:`freeze_startup_heap`, :func:`log_client_errors_briefly`,
+  :func:`env_int`.
 
 This module imports BentoML: services import it, ``kedro`` never does.
 """
@@ -21,6 +22,7 @@ from lab2prod.serving.routes import batch_request, batch_response
 from lab2prod.serving.runtime import (
     env_int,
     freeze_startup_heap,
+    limit_request_head_time,
     limit_worker_threads,
     log_client_errors_briefly,
     pinned_tag,
@@ -38,6 +40,7 @@ __all__ = [
     "batch_response",
     "env_int",
     "freeze_startup_heap",
+    "limit_request_head_time",
     "limit_worker_threads",
     "load_scorer",
     "log_client_errors_briefly",

@@ -1,11 +1,13 @@
-"""Every use lab2prod makes of BentoML's private API (``bentoml._internal``), in one place.
+"""Every use lab2prod makes of BentoML's private API (``bentoml._internal``), in one place,
+and of the private parts of uvicorn, the HTTP server BentoML runs each worker on.
 
 BentoML's public API has no way to do these: read the effective worker count, build OpenAPI
-objects, teach adaptive batching a new input type, name the logger of refused requests. A minor
-release may move any of them. Each is imported inside the function that needs it, so importing
-this module (or the serving modules that use it) never fails on a BentoML that moved one: the
-function using it does, by name. ``tests/lab2prod/serving/test_internals.py`` pins the BentoML
-version these were written for to the one ``bentofile.yaml`` packs, and exercises each.
+objects, teach adaptive batching a new input type, name the logger of refused requests, time
+out a request head that never ends. A minor release may move any of them. Each is imported
+inside the function that needs it, so importing this module (or the serving modules that use
+it) never fails on a release that moved one: the function using it does, by name.
+``tests/lab2prod/serving/test_internals.py`` pins the versions these were written for to the
+ones ``bentofile.yaml`` packs, and exercises each.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 BENTOML_VERSION = "1.4.40"
 """The BentoML release every function here was checked against (``bentofile.yaml`` pins it)."""
+UVICORN_VERSION = "0.54.0"
+"""The uvicorn release :func:`limit_request_head_time` was checked against (pinned alike)."""
 
 HTTP_APP_LOGGER = "bentoml._internal.server.http_app"
 """The logger BentoML reports each failed request on (with its traceback)."""
@@ -107,3 +111,65 @@ def register_data_container(
 
     _Container.__name__ = _Container.__qualname__ = f"{batch_type.__name__}Container"
     DataContainerRegistry.register_container(batch_type, batch_type, _Container)
+
+
+def limit_request_head_time(seconds: float) -> None:
+    """Close any connection whose request line and headers take longer than ``seconds`` to
+    arrive, counted from the connection's start or the request's first byte.
+
+    uvicorn has no such timeout: a client trickling its headers a byte at a time (slowloris)
+    holds its connection forever, and enough of them exhaust the worker's sockets. This sets
+    one on uvicorn's httptools protocol (the one uvicorn picks with httptools installed), in
+    this process; idempotent (a second call changes the time).
+
+    Raises:
+        ValueError: If ``seconds`` is not positive.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as protocol
+
+    if seconds <= 0:
+        raise ValueError(f"seconds must be positive, not {seconds}")
+    already = getattr(protocol, "_lab2prod_head_timeout", None) is not None
+    protocol._lab2prod_head_timeout = seconds
+    if already:
+        return
+    made, begin = protocol.connection_made, protocol.on_message_begin
+    complete, lost = protocol.on_headers_complete, protocol.connection_lost
+
+    def arm(self: Any) -> None:
+        if getattr(self, "_lab2prod_head_timer", None) is None:
+            self._lab2prod_head_timer = self.loop.call_later(
+                protocol._lab2prod_head_timeout, expire, self
+            )
+
+    def disarm(self: Any) -> None:
+        timer = getattr(self, "_lab2prod_head_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._lab2prod_head_timer = None
+
+    def expire(self: Any) -> None:
+        self._lab2prod_head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self: Any, transport: Any) -> None:
+        made(self, transport)
+        arm(self)
+
+    def on_message_begin(self: Any) -> None:
+        begin(self)
+        arm(self)
+
+    def on_headers_complete(self: Any) -> None:
+        disarm(self)
+        complete(self)
+
+    def connection_lost(self: Any, exc: Exception | None) -> None:
+        disarm(self)
+        lost(self, exc)
+
+    protocol.connection_made = connection_made
+    protocol.on_message_begin = on_message_begin
+    protocol.on_headers_complete = on_headers_complete
+    protocol.connection_lost = connection_lost

@@ -27,8 +27,12 @@ REJECTION_REASONS: tuple[str, ...] = (
     "contract_check",
     "unsupported_media_type",
     "unauthorized",
+    "too_large",
+    "read_timeout",
+    "overloaded",
 )
-"""Why a request got a 4xx; each is a value of the ``reason`` label."""
+"""Why a request was refused (a 4xx; ``overloaded``: a 503); each is a value of the ``reason``
+label."""
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,12 @@ class ErrorBody(BaseModel):
 _ERROR_RESPONSES = {
     400: "Not a valid request: malformed JSON, a missing or wrong field, no records, too many",
     401: "Missing or wrong bearer token (only when a token is configured)",
+    408: "The request body arrived too slowly",
+    413: "The request body is larger than the limit",
     415: "Content-Type is not application/json",
     422: "A record breaks the data contract across fields, or cannot be represented",
     500: "An error of the service itself",
-    503: "The server is overloaded; retry later",
+    503: "The server is overloaded; retry after the seconds in Retry-After",
 }
 
 

@@ -8,6 +8,8 @@ loads), and :func:`log_client_errors_briefly` and :func:`freeze_startup_heap` la
   use divided by its workers (``workers="cpu_count"``: one each). Each scoring thread reports
   the pool sizes it reads back (threadpoolctl) on ``/metrics`` as
   ``lab2prod_native_threads{pool=...}``.
+- :func:`limit_request_head_time`: a connection whose request head trickles in (slowloris) is
+  closed after a time, instead of held forever.
 - :func:`pinned_tag`: the model version a built bento recorded, not whatever ``latest`` is.
 - :func:`freeze_startup_heap`: start-up objects out of the garbage collector's way.
 - :func:`log_client_errors_briefly`: a refused request as one INFO line, not a traceback.
@@ -30,6 +32,7 @@ from lab2prod.serving import internals
 __all__ = [
     "env_int",
     "freeze_startup_heap",
+    "limit_request_head_time",
     "limit_worker_threads",
     "log_client_errors_briefly",
     "pinned_tag",
@@ -64,6 +67,15 @@ def _export_pool_sizes() -> None:
     gauge = native_threads()
     for pool, size in threadpools.pool_sizes().items():
         gauge.labels(pool=pool).set(size)
+
+
+def limit_request_head_time(seconds: float) -> None:
+    """Close a connection of this worker whose request line and headers have not all arrived
+    ``seconds`` after it opened (or after the request's first byte): a slow client
+    (slowloris) cannot hold a connection, nor enough of them the worker's sockets. Call it in
+    the service's ``__init__``; the body's own limits are :class:`~lab2prod.serving.middleware.
+    RequestGuard`'s."""
+    internals.limit_request_head_time(seconds)
 
 
 def pinned_tag(service: Any, model: Any) -> str:

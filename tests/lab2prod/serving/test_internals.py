@@ -110,3 +110,49 @@ def test_a_registered_container_merges_and_splits_its_type():
     assert list(merged) == [1, 2, 3] and indices == [0, 2, 3]
     assert AutoContainer.get_batch_size(merged, 0) == 3
     assert [list(p) for p in AutoContainer.batch_to_batches(merged, indices, 0)] == [[1, 2], [3]]
+
+
+def test_the_head_timeout_was_written_for_the_uvicorn_the_bento_installs():
+    """limit_request_head_time patches uvicorn's protocol: pinned like BentoML."""
+    packages = yaml.safe_load((ROOT / "bentofile.yaml").read_text())["python"]["packages"]
+    assert f"uvicorn=={internals.UVICORN_VERSION}" in packages
+    assert version("uvicorn") == internals.UVICORN_VERSION
+
+
+def test_a_connection_whose_head_never_ends_is_closed_after_the_timeout():
+    """On uvicorn's own protocol, over a socket pair: a head still incomplete after the timeout
+    closes the connection; a head that completes in time does not."""
+    import asyncio
+    import socket
+
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def open_and_send(data: bytes) -> bool:
+        config = Config(app=app, lifespan="off")
+        config.load()
+        loop = asyncio.get_running_loop()
+        server, client = socket.socketpair()
+        transport, _protocol = await loop.connect_accepted_socket(
+            lambda: HttpToolsProtocol(config, ServerState(), app_state={}), server
+        )
+        client.sendall(data)
+        await asyncio.sleep(0.6)
+        closed = transport.is_closing()
+        transport.close()
+        client.close()
+        return closed
+
+    internals.limit_request_head_time(0.3)
+    try:
+        slow = asyncio.run(open_and_send(b"POST / HTTP/1.1\r\nHost: x\r\n"))
+        complete = asyncio.run(open_and_send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    finally:
+        internals.limit_request_head_time(30)
+    assert slow is True
+    assert complete is False
