@@ -9,6 +9,7 @@ The tree::
      │    └── GeneratedPipelineError  what was generated would break Kedro: a converter bug
      ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
      ├── SettingError               an environment setting lab2prod reads has an unusable value
+     ├── IntegrityError             a model file differs from the SHA-256 recorded when written
      ├── ClusterError               a pipeline or a sweep cannot run on the Dask cluster
      │    ├── ClusterConfigError      dask.yml, the scheduler address or a node's tags are wrong
      │    ├── NotPortableError        a node or dataset cannot travel to the workers
@@ -189,6 +190,23 @@ class MonitoringError(Lab2ProdError, ValueError):
     def __init__(self, message: str, *, column: str | None = None) -> None:
         super().__init__(message)
         self.column = column
+
+
+class IntegrityError(Lab2ProdError, ValueError):
+    """A model file does not match the SHA-256 digest recorded when it was written, or has none:
+    it is refused before it is unpickled (unpickling runs whatever the file holds).
+
+    Attributes:
+        path: The file.
+        expected: The digest recorded when it was written, or ``None`` when none was.
+        actual: The file's digest now.
+    """
+
+    def __init__(self, message: str, *, path: str, expected: str | None, actual: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
 
 
 class NotebookError(Lab2ProdError):

@@ -10,6 +10,10 @@ fingerprint, package versions). The same content is the model's BentoML metadata
 ``bentoml models get``; BentoML metadata cannot hold ``null``, so there null values are left
 out and ``package.json`` stays the exact copy. Short strings (pipeline, git commit and dirty
 flag, Kedro run id) are BentoML labels too.
+
+Each artifact's SHA-256 is recorded in ``package.json`` (``artifact_sha256``) when it is
+written, and checked before it is unpickled (``lab2prod.checksums``): a model file altered or
+replaced in the store is refused, not loaded.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lab2prod.checksums import digest, verified
 from lab2prod.errors import PackageError
 
 if TYPE_CHECKING:
     from bentoml import Model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: artifacts carry their SHA-256 (``artifact_sha256``); a format 1 package is refused."""
 _ARTIFACTS_DIR = "artifacts"
 _DOCUMENTS_DIR = "documents"
 _PACKAGE_FILE = "package.json"
@@ -36,6 +42,7 @@ RESERVED_METADATA: frozenset[str] = frozenset(
         "pipeline",
         "artifacts",
         "documents",
+        "artifact_sha256",
         "inputs",
         "pipeline_parameters",
         "request_model",
@@ -103,14 +110,22 @@ def write_package(
     Raises:
         PackageError: If a value cannot be stored as JSON metadata.
     """
+    import io
+
     import bentoml
     import joblib
 
+    files: dict[str, bytes] = {}
+    for artifact, value in package.artifacts.items():
+        buffer = io.BytesIO()
+        joblib.dump(value, buffer)
+        files[artifact] = buffer.getvalue()
     content = {
         "lab2prod_format": FORMAT_VERSION,
         "pipeline": package.pipeline,
         "artifacts": sorted(package.artifacts),
         "documents": sorted(package.documents),
+        "artifact_sha256": {artifact: digest(data) for artifact, data in sorted(files.items())},
         "inputs": _plain(dict(package.inputs), "inputs"),
         "pipeline_parameters": _plain(dict(package.parameters), "parameters"),
         "request_model": package.request_model,
@@ -128,8 +143,8 @@ def write_package(
         Path(model.path_of(_PACKAGE_FILE)).write_text(json.dumps(content, indent=1))
         artifacts = Path(model.path_of(_ARTIFACTS_DIR))
         artifacts.mkdir()
-        for artifact, value in package.artifacts.items():
-            joblib.dump(value, artifacts / f"{artifact}.joblib")
+        for artifact, data in files.items():
+            (artifacts / f"{artifact}.joblib").write_bytes(data)
         if documents:
             folder = Path(model.path_of(_DOCUMENTS_DIR))
             folder.mkdir()
@@ -142,9 +157,14 @@ def read_package(model: str | Model) -> ModelPackage:
     """Load the package stored as BentoML model ``model`` (a tag, ``name:latest`` included).
 
     Raises:
-        PackageError: If the model was not written by :func:`write_package`.
+        PackageError: If the model was not written by :func:`write_package` (or by a version
+            that recorded no artifact digests).
+        IntegrityError: If an artifact file is not the one written when the model was
+            packaged (checked before it is unpickled).
         bentoml.exceptions.NotFound: If there is no such model in the store.
     """
+    import io
+
     import bentoml
     import joblib
 
@@ -161,8 +181,25 @@ def read_package(model: str | Model) -> ModelPackage:
             f"BentoML model {stored.tag} uses package format {metadata['lab2prod_format']}, "
             f"newer than this lab2prod reads ({FORMAT_VERSION}); upgrade lab2prod"
         )
+    if metadata["lab2prod_format"] < FORMAT_VERSION:
+        raise PackageError(
+            f"BentoML model {stored.tag} was packaged by an older lab2prod (format "
+            f"{metadata['lab2prod_format']}), which recorded no SHA-256 of its files: they "
+            "cannot be checked before loading. Package it again: kedro run --pipelines packaging"
+        )
+    digests = metadata["artifact_sha256"]
+    fix = (
+        f"Delete the model (bentoml models delete {stored.tag}) and package it again: "
+        "kedro run --pipelines packaging"
+    )
     artifacts = {
-        name: joblib.load(stored.path_of(f"{_ARTIFACTS_DIR}/{name}.joblib"))
+        name: joblib.load(
+            io.BytesIO(
+                verified(
+                    stored.path_of(f"{_ARTIFACTS_DIR}/{name}.joblib"), digests.get(name), fix=fix
+                )
+            )
+        )
         for name in metadata["artifacts"]
     }
     documents = {

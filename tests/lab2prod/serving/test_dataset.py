@@ -16,6 +16,7 @@ from kedro.io import DataCatalog, DatasetError
 
 from fraud_detection.pipelines.inference_features.nodes import FeatureParams, build_features
 from fraud_detection.request import TransactionRequest
+from lab2prod.errors import IntegrityError
 from lab2prod.serving import BentoModelDataset, ModelPackage, PackageError, read_package
 from lab2prod.serving.provenance import fingerprint, git_state, package_versions
 from tests.conftest import ROOT
@@ -175,6 +176,54 @@ def test_a_model_not_packaged_by_lab2prod_is_refused(fitted_model):
     bentoml.sklearn.save_model(name, fitted_model)
     with pytest.raises(PackageError, match=r"not packaged by lab2prod.*BentoModelDataset"):
         read_package(f"{name}:latest")
+
+
+def test_a_tampered_model_file_is_refused_before_it_is_unpickled(fitted_model, scoring_input):
+    """A model file changed in the store after packaging (here: replaced by a pickle that would
+    run code) is refused with its path and both digests; nothing of it is unpickled."""
+    import pickle
+
+    name = unique_name()
+    catalog = catalog_for(name)
+    catalog.save("packaged_model", package_data(fitted_model, scoring_input))
+    stored = bentoml.models.get(f"{name}:latest")
+    path = Path(stored.path_of("artifacts/model.joblib"))
+    marker = path.parent / "ran"
+    path.write_bytes(pickle.dumps(_Payload(str(marker))))
+
+    with pytest.raises(
+        IntegrityError, match=r"model\.joblib is not the file that was written"
+    ) as e:
+        read_package(f"{name}:latest")
+
+    assert e.value.expected.startswith("sha256:") and e.value.expected != e.value.actual
+    assert "bentoml models delete" in str(e.value) and "kedro run --pipelines packaging" in str(
+        e.value
+    )
+    assert not marker.exists()  # the payload never ran
+
+
+def test_a_package_without_digests_is_refused():
+    """A package from before digests were recorded cannot be checked: refused, with the fix."""
+    import json
+
+    name = unique_name()
+    with bentoml.models.create(name) as model:
+        Path(model.path_of("package.json")).write_text(
+            json.dumps({"lab2prod_format": 1, "pipeline": "inference", "artifacts": []})
+        )
+    with pytest.raises(PackageError, match=r"older lab2prod.*kedro run --pipelines packaging"):
+        read_package(f"{name}:latest")
+
+
+class _Payload:
+    """Unpickling this creates a file: proof that a pickle ran code."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path(self.path).touch, ())
 
 
 def test_an_unknown_request_model_is_named():
