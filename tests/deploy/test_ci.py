@@ -201,13 +201,17 @@ def test_every_target_ci_calls_is_a_phony_target_of_the_makefile():
 
 
 def test_setup_python_gives_the_interpreter_the_makefile_installs_with():
-    """The workflow's Python is the one `uv sync --python 3.11` in the Makefile needs."""
+    """Both CIs give the Python `uv sync --python 3.11` needs and the Node.js the extension's build
+    needs (the workflow through setup-python and setup-node, Jenkins through its image)."""
     workflow = yaml.safe_load(WORKFLOW.read_text())
     (job,) = workflow["jobs"].values()
     (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
     assert str(setup["with"]["python-version"]) == "3.11"
     assert "--python 3.11" in (ROOT / "Makefile").read_text()
-    assert "image 'python:3.11'" in JENKINSFILE.read_text()
+    (node,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-node@")]
+    node_major = str(node["with"]["node-version"])
+    image = f"image 'nikolaik/python-nodejs:python3.11-nodejs{node_major}'"
+    assert image in JENKINSFILE.read_text()
 
 
 def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
