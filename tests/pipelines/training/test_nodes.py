@@ -63,6 +63,14 @@ def test_split_keeps_input_order_and_leaves_the_input_alone(model_input):
     assert train["transaction_id"].tolist() == model_input["transaction_id"][: len(train)].tolist()
 
 
+def test_rows_out_of_time_order_split_as_in_order(model_input, splits):
+    """Shuffled rows land in the same periods as sorted ones, each split in the input's order."""
+    shuffled = model_input.sample(frac=1.0, random_state=0)
+    for in_order, out_of_order in zip(splits, split_by_time(shuffled, SplitParams()), strict=True):
+        expected = shuffled[shuffled["transaction_id"].isin(in_order["transaction_id"])]
+        pd.testing.assert_frame_equal(out_of_order, expected.reset_index(drop=True))
+
+
 @pytest.mark.parametrize(
     ("period", "message"),
     [

@@ -7,6 +7,7 @@ these very functions and gets the values the model was trained on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 import numpy as np
@@ -89,6 +90,32 @@ def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.Dat
         float64 feature columns, on the index of ``scoring_input``.
     """
 
+    # The float block is allocated once, (features, rows) as pandas keeps it, and each feature is
+    # written into its row as it is computed: only one feature's temporaries exist at a time. A
+    # dict of the 41 columns then np.vstack held every feature twice: at 2,000,000 rows the node
+    # peaked ~500 MiB lower this way (one copy of the features), with the same bytes out.
+    block = np.empty((len(FEATURE_COLUMNS), len(scoring_input)), dtype=np.float64)
+    computed = []
+    for row, (name, values) in enumerate(_feature_values(scoring_input, params)):
+        block[row] = values
+        computed.append(name)
+    if tuple(computed) != FEATURE_COLUMNS:  # the order is the model's contract
+        raise RuntimeError(f"features computed {computed}, not FEATURE_COLUMNS {FEATURE_COLUMNS}")
+    model_input = pd.DataFrame(
+        block.T, columns=list(FEATURE_COLUMNS), index=scoring_input.index, copy=False
+    )
+    # Inserted from `.array`, not the Series: no alignment on an index that may repeat labels.
+    present = [column for column in PASSTHROUGH_COLUMNS if column in scoring_input.columns]
+    for position, column in enumerate(present):
+        model_input.insert(position, column, scoring_input[column].array)
+    return model_input
+
+
+def _feature_values(
+    scoring_input: pd.DataFrame, params: FeatureParams
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each feature of ``FEATURE_COLUMNS`` by name, in that order, computed when asked for."""
+
     def number(column: str) -> np.ndarray:
         return scoring_input[column].to_numpy(dtype=np.float64)
 
@@ -97,56 +124,44 @@ def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.Dat
 
     amount = number("amount")
     distance = number("distance_from_home_km")
-    prior_mean = number("prior_mean_amount")
     hour = scoring_input["timestamp"].dt.hour.to_numpy(dtype=np.float64)
     day_of_week = scoring_input["timestamp"].dt.day_of_week.to_numpy(dtype=np.float64)
     category = _codes(scoring_input["merchant_category"], MERCHANT_CATEGORIES)
     device = _codes(scoring_input["device"], DEVICES)
     risky = np.array([name in RISKY_CATEGORIES for name in MERCHANT_CATEGORIES])
 
-    features: dict[str, np.ndarray] = {
-        "log_amount": np.log1p(amount),
-        # 1.0 without history: the amount is as usual as we can tell.
-        "amount_to_prior_mean": np.divide(
-            amount, prior_mean, out=np.ones_like(amount), where=prior_mean > 0
-        ),
-        "hour": hour,
-        "day_of_week": day_of_week,
-        "is_night": flag(hour < params.night_end_hour),
-        "is_weekend": flag(day_of_week >= 5),
-        "is_online": flag(scoring_input["channel"] == "online"),
-        "card_present": flag(scoring_input["card_present"]),
-        "log_distance_from_home_km": np.log1p(distance),
-        "is_far_from_home": flag(distance > params.far_from_home_km),
-        "customer_age": number("customer_age"),
-        "account_age_days": number("account_age_days"),
-        **{f"tx_count_{w}": number(f"tx_count_{w}") for w in _WINDOWS},
-        **{f"log_amount_sum_{w}": np.log1p(number(f"amount_sum_{w}")) for w in _WINDOWS},
-        # This amount's share of the last 24 h of spending including it: 1.0 for a first one.
-        "amount_share_24h": amount / (amount + number("amount_sum_24h")),
-        "hours_since_prev_tx": number("hours_since_prev_tx"),
-        "prior_tx_count": number("prior_tx_count"),
-        **{
-            f"merchant_category_{name}": flag(category == code)
-            for code, name in enumerate(MERCHANT_CATEGORIES)
-        },
-        **{f"device_{name}": flag(device == code) for code, name in enumerate(DEVICES)},
-        "is_risky_category": flag((category >= 0) & risky[category]),
-        "is_foreign_currency": flag(scoring_input["currency"] != params.home_currency),
-    }
-    # One float block built at once (pandas keeps it as this very (features, rows) array): a
-    # frame of 40 separate columns would cost a copy to consolidate, column_stack a strided one.
-    model_input = pd.DataFrame(
-        np.vstack([features[name] for name in FEATURE_COLUMNS]).T,
-        columns=list(FEATURE_COLUMNS),
-        index=scoring_input.index,
-        copy=False,
+    yield "log_amount", np.log1p(amount)
+    # 1.0 without history: the amount is as usual as we can tell.
+    prior_mean = number("prior_mean_amount")
+    yield (
+        "amount_to_prior_mean",
+        np.divide(amount, prior_mean, out=np.ones_like(amount), where=prior_mean > 0),
     )
-    # Inserted from `.array`, not the Series: no alignment on an index that may repeat labels.
-    present = [column for column in PASSTHROUGH_COLUMNS if column in scoring_input.columns]
-    for position, column in enumerate(present):
-        model_input.insert(position, column, scoring_input[column].array)
-    return model_input
+    del prior_mean
+    yield "hour", hour
+    yield "day_of_week", day_of_week
+    yield "is_night", flag(hour < params.night_end_hour)
+    yield "is_weekend", flag(day_of_week >= 5)
+    yield "is_online", flag(scoring_input["channel"] == "online")
+    yield "card_present", flag(scoring_input["card_present"])
+    yield "log_distance_from_home_km", np.log1p(distance)
+    yield "is_far_from_home", flag(distance > params.far_from_home_km)
+    yield "customer_age", number("customer_age")
+    yield "account_age_days", number("account_age_days")
+    for window in _WINDOWS:
+        yield f"tx_count_{window}", number(f"tx_count_{window}")
+    for window in _WINDOWS:
+        yield f"log_amount_sum_{window}", np.log1p(number(f"amount_sum_{window}"))
+    # This amount's share of the last 24 h of spending including it: 1.0 for a first one.
+    yield "amount_share_24h", amount / (amount + number("amount_sum_24h"))
+    yield "hours_since_prev_tx", number("hours_since_prev_tx")
+    yield "prior_tx_count", number("prior_tx_count")
+    for code, name in enumerate(MERCHANT_CATEGORIES):
+        yield f"merchant_category_{name}", flag(category == code)
+    for code, name in enumerate(DEVICES):
+        yield f"device_{name}", flag(device == code)
+    yield "is_risky_category", flag((category >= 0) & risky[category])
+    yield "is_foreign_currency", flag(scoring_input["currency"] != params.home_currency)
 
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
