@@ -286,21 +286,40 @@ def convert(
     click.echo(f"Run it with `kedro run --pipeline {pipeline}`.")
     if verify:
         _verify(project, generated)
+    elif plan.assumptions:
+        shown = plan.assumptions[:5]
+        more = len(plan.assumptions) - len(shown)
+        click.echo(
+            f"Not verified: {len(plan.assumptions)} assumption(s) unproven (recorded in "
+            "conf/base/notebooks.yml); --verify checks them on a run of the notebook:"
+        )
+        for line in shown:
+            click.echo(f"  {line}")
+        if more:
+            click.echo(f"  and {more} more")
 
 
 def _verify(project: Any, generated: Any) -> None:
-    from lab2prod.convert.verify import verify
-    from lab2prod.errors import NotebookError
+    from lab2prod.convert.sync import record_verification
+    from lab2prod.convert.verify import verify_and_correct
+    from lab2prod.errors import ConversionError, NotebookError
 
     click.echo(f"Verifying: running {generated.plan.notebook} and the pipeline...")
     try:
-        outcome = verify(
+        generated, outcome = verify_and_correct(
             project, generated, output_dir=project.path / "data" / "08_reporting" / "verify"
         )
     except NotebookError as exc:
         raise _exit_with(_first_paragraph(exc), exc.exit_code) from exc
+    except ConversionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    record_verification(project, generated.plan.pipeline, unproven=outcome.unproven)
     click.echo(outcome.render())
-    if outcome.mismatches:
+    if outcome.corrected:
+        click.echo(
+            "Converted again with the changes the run showed (recorded in conf/base/notebooks.yml)."
+        )
+    if outcome.mismatches or outcome.unseen:
         raise SystemExit(1)
 
 

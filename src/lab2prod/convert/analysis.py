@@ -19,9 +19,12 @@ import ast
 from dataclasses import dataclass, field
 
 from lab2prod.convert.effects import (
+    ARGUMENT_MUTATING_METHODS,
+    ARGUMENT_MUTATORS,
     FIT_METHODS,
     UNSUPPORTED_CALLS,
     call_effect,
+    dotted,
     imported_names,
     root_name,
 )
@@ -406,6 +409,15 @@ class _Walker:
         if isinstance(node.func, ast.Name):
             for name in self._changed_arguments(node, node.func.id):
                 self.event("mutate", name, node.lineno)
+        function = dotted(node.func, self.scope.modules)
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if node.args and (
+            function in ARGUMENT_MUTATORS
+            or (function is None and method in ARGUMENT_MUTATING_METHODS)
+        ):
+            changed = root_name(node.args[0])
+            if changed is not None and changed not in self.scope.modules:
+                self.event("mutate", changed, node.lineno)
         if mutated is not None:
             self.event("mutate", mutated, node.lineno)
             method = node.func.attr if isinstance(node.func, ast.Attribute) else ""

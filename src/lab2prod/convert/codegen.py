@@ -328,6 +328,8 @@ def _node_function(node: NodePlan) -> str:
     else:
         returns = f" -> tuple[{', '.join(h for h in hints if h)}]"
     lines = [f"def {node.name}({arguments}){returns}:", _node_docstring(node)]
+    for statement in node.imports:
+        lines.append(f"    {statement}  # a module until the code below binds the name")
     by_argument = {i.argument: i for i in node.inputs}
     for argument in node.copies:
         hint = by_argument[argument].hint or ""
@@ -444,8 +446,21 @@ def _names(datasets: list[str]) -> str:
 
 
 def _used_imports(imports: list[str], body: str) -> list[str]:
-    """The import statements, keeping only names the module's code uses."""
-    used = {n.id for n in ast.walk(ast.parse(body)) if isinstance(n, ast.Name)}
+    """The import statements, keeping only names the module's code uses.
+
+    A name a function imports itself (``symtable``: local there) is not a use of the module's.
+    """
+    import symtable
+
+    used: set[str] = set()
+    pending = [symtable.symtable(body, "nodes.py", "exec")]
+    while pending:
+        table = pending.pop()
+        pending.extend(table.get_children())
+        top = table.get_type() == "module"
+        for symbol in table.get_symbols():
+            if symbol.is_referenced() and (top or symbol.is_global()):
+                used.add(symbol.get_name())
     kept = []
     for text in imports:
         statement = ast.parse(text).body[0]

@@ -27,6 +27,18 @@ MUTATING_METHODS = frozenset(
 )  # fmt: skip
 """Methods that change the object they are called on (so its name gets a new dataset)."""
 
+ARGUMENT_MUTATORS = frozenset(
+    {
+        "random.shuffle", "numpy.random.shuffle", "heapq.heappush", "heapq.heappop",
+        "heapq.heapify", "heapq.heappushpop", "heapq.heapreplace", "bisect.insort",
+        "bisect.insort_left", "bisect.insort_right", "numpy.copyto", "numpy.put",
+        "numpy.place", "numpy.putmask", "numpy.fill_diagonal",
+    }
+)  # fmt: skip
+"""Functions that change their first argument in place (``random.shuffle(cards)``)."""
+ARGUMENT_MUTATING_METHODS = frozenset({"shuffle"})
+"""Methods that change their first argument: ``rng.shuffle(indices)`` (numpy generators)."""
+
 FIT_METHODS = frozenset({"fit", "partial_fit", "fit_transform", "fit_predict"})
 WRITE_METHODS = frozenset(
     {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from lab2prod.convert import datasets
@@ -18,7 +19,7 @@ from lab2prod.convert.analysis import Event
 from lab2prod.convert.cells import ParsedCell, error
 from lab2prod.convert.effects import BUILTIN_NAMES
 from lab2prod.convert.files import FileWrite
-from lab2prod.convert.steps import CatalogRead, ModuleCode, UnitCode
+from lab2prod.convert.steps import CatalogRead, ModuleCode, Step, UnitCode
 from lab2prod.notebook import Notebook
 
 EXTERNAL = -1
@@ -68,6 +69,8 @@ class UnitFlow:
         results: Names the unit assigns at top level (the final unit's are results).
         shown: Objects (and versions) the unit's dropped display statements show: printed,
             displayed, or a cell's bare expression.
+        module_reads: Imported names the unit reads as modules before it binds them itself:
+            its node imports them first, as a name bound in a function is local to all of it.
     """
 
     inputs: dict[str, tuple[Obj, int]] = field(default_factory=dict)
@@ -78,6 +81,7 @@ class UnitFlow:
     versions: dict[Obj, int] = field(default_factory=dict)
     results: list[str] = field(default_factory=list)
     shown: list[tuple[Obj, int]] = field(default_factory=list)
+    module_reads: list[str] = field(default_factory=list)
 
 
 def trace_flow(
@@ -85,8 +89,14 @@ def trace_flow(
     module: ModuleCode,
     codes: list[UnitCode],
     skipped: list[ParsedCell],
+    mutations: Collection[tuple[str, str]] = (),
 ) -> list[UnitFlow]:
     """Follow every object through the units' kept statements.
+
+    ``mutations`` are changes the analysis cannot see but a run of the notebook showed
+    (``--verify``): ``(unit, variable)``, the unit changes the object the variable holds when
+    it starts. Each counts as a change in place at the unit's end, when the unit reads the
+    variable and still holds that object then.
 
     Raises:
         ConversionError: A unit reads a name that no earlier unit defines: one defined only in
@@ -106,7 +116,18 @@ def trace_flow(
         local = dict(env)
         shown: list[Obj] = []
         shows = {id(step) for step in code.shown}
-        for step in sorted([*code.steps, *code.shown], key=lambda s: s.position):
+        ordered: list[tuple[tuple[int, int], Step | tuple[str, ...]]] = [
+            (s.position, s) for s in [*code.steps, *code.shown]
+        ]
+        ordered += code.imports
+        for position, step in sorted(ordered, key=lambda entry: entry[0]):
+            if not isinstance(step, Step):
+                # `import x` after `x = ...`: from here on `x` is the module again.
+                for name in step:
+                    local.pop(name, None)
+                    if name in flow.bound or name in flow.inputs:
+                        code.kept_imports.add(position)  # the node holds it as a variable
+                continue
             if id(step) in shows:
                 assert step.facts is not None
                 shown.extend(local[n] for n in step.facts.reads if n in local)
@@ -133,6 +154,9 @@ def trace_flow(
                     if name in local:
                         obj = local[name]
                         flow.inputs[name] = (obj, len(obj.producers) - 1)
+                    elif name in module.modules:
+                        if name not in flow.module_reads:
+                            flow.module_reads.append(name)
                     elif name not in not_data:
                         where = (step.cell, event.line)
                         raise _undefined(notebook, where, name, codes, index, skipped_binds, local)
@@ -169,6 +193,11 @@ def trace_flow(
                 if name in local:
                     local[name].fitted_on = data
             flow.results.extend(n for n in step.top_binds if n not in flow.results)
+        for unit, name in mutations:
+            if unit != code.unit.name or name not in flow.inputs:
+                continue
+            if local.get(name) is flow.inputs[name][0]:
+                _change(flow, local[name], index)
         for obj in flow.changed:
             obj.producers.append(index)
             flow.versions[obj] = len(obj.producers) - 1

@@ -20,6 +20,7 @@ from lab2prod.convert.effects import (
     call_effect,
     imported_names,
 )
+from lab2prod.convert.redefine import resolve_redefinitions
 from lab2prod.convert.source import CellText
 from lab2prod.notebook import Notebook, parse_parameters
 
@@ -53,9 +54,26 @@ class ModuleCode:
     parameter_types: dict[str, str] = field(default_factory=dict)
     folder: str = "."
     """The folder literal paths start from, relative to the project root."""
+    import_of: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    """Each imported name to the imports that bind it: ``(cell index, statement)``, in order."""
+    variables: set[str] = field(default_factory=set)
+    """Names the notebook's code binds as variables at top level (not in functions)."""
+
+    def import_before(self, name: str, cell_index: int) -> str:
+        """The import statement that binds ``name`` last before ``cell_index`` (else first)."""
+        found = self.import_of[name]
+        before = [text for index, text in found if index < cell_index]
+        return before[-1] if before else found[0][1]
 
 
 def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
+    """Imports, functions and classes (each definition under a name of its own), parameters.
+
+    Raises:
+        ConversionError: A star import, a parameter default that is not a literal, a class
+            that reads a notebook variable, or ``global``/``exec`` in a function.
+    """
+    extras = resolve_redefinitions(split)
     module = ModuleCode()
     cells = [cell for unit in split.units for cell in unit.cells]
     if split.parameters is not None:
@@ -77,23 +95,40 @@ def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
                         f"{statement.module} import name`.",
                     )
                 module.modules.update(imported_names(statement))
+                for alias in statement.names:
+                    name = alias.asname or alias.name.split(".")[0]
+                    single = (
+                        ast.Import(names=[alias])
+                        if isinstance(statement, ast.Import)
+                        else ast.ImportFrom(statement.module, [alias], statement.level)
+                    )
+                    module.import_of.setdefault(name, []).append(
+                        (cell.cell.index, ast.unparse(single))
+                    )
                 text = ast.unparse(statement)
                 if text not in module.imports:
                     module.imports.append(text)
             elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                if any(d[0].name == statement.name for d in definitions):
-                    raise error(
-                        notebook,
-                        cell.cell,
-                        statement.lineno,
-                        "redefinition",
-                        f"`{statement.name}` is defined twice; generated code has one "
-                        "module-level definition per name. Rename one of them.",
-                    )
                 _refuse_hidden_names(notebook, cell, statement)
                 definitions.append((statement, cell))
+                for extra in extras.get((cell.cell.index, statement.lineno), []):
+                    copied = extra.tree.body[0]  # type: ignore[union-attr]
+                    assert isinstance(copied, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                    definitions.append((copied, extra))
+    module.variables = _variable_names(split)
     names = set(module.modules) | {d.name for d, _ in definitions} | BUILTIN_NAMES
-    direct = {d.name: [n for n in free_names(d) if n not in names] for d, _ in definitions}
+    # A module name the notebook also binds as a variable (`from sklearn import datasets`,
+    # later `datasets = [...]`) is whatever it holds when a function runs: the function takes
+    # it as an argument, and each call passes the caller's `datasets`, module or list.
+    rebound = set(module.modules) & module.variables
+    direct = {
+        d.name: [
+            n
+            for n in free_names(d)
+            if n not in names or (n in rebound and not isinstance(d, ast.ClassDef))
+        ]
+        for d, _ in definitions
+    }
     calls = {d.name: [n for n in free_names(d) if n in direct] for d, _ in definitions}
     needs = {name: list(found) for name, found in direct.items()}
     changed = True
@@ -122,6 +157,37 @@ def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
         helper.text = _helper_text(helper, module)
     _mark_plotting(module)
     return module
+
+
+def _variable_names(split: SplitNotebook) -> set[str]:
+    """Names the kept cells bind as notebook variables: at top level, in loops and branches,
+    not inside functions, classes, lambdas or comprehensions (their names are their own)."""
+    found: set[str] = set()
+    scoped = (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Lambda,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+    )
+    pending: list[ast.AST] = [
+        statement
+        for unit in split.units
+        for cell in unit.cells
+        if cell.tree is not None
+        for statement in cell.tree.body
+    ]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (*scoped, ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def _mark_plotting(module: ModuleCode) -> None:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab2prod.convert.assumptions import Boundary, boundaries, static_assumptions
 from lab2prod.convert.cells import Unit, error, split_notebook
 from lab2prod.convert.flow import Obj, UnitFlow, trace_flow
 from lab2prod.convert.module import ModuleCode
 from lab2prod.convert.naming import Naming
-from lab2prod.convert.steps import Drop, UnitCode, select_code
+from lab2prod.convert.steps import Drop, UnitCode, render_unit, select_code
 from lab2prod.notebook import Notebook
 
 
@@ -79,6 +80,8 @@ class NodePlan:
         figures: The variable that collects the figures the node drew (its last output), or
             ``None`` when it draws none.
         pyplot: The name ``matplotlib.pyplot`` has in the generated module.
+        imports: Imports the node makes first: of names it reads as modules and then binds
+            as variables (a name bound in a function is local to all of it).
     """
 
     name: str
@@ -93,6 +96,7 @@ class NodePlan:
     cells: tuple[int, ...]
     figures: str | None = None
     pyplot: str = "plt"
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,14 @@ class ConversionPlan:
         module_drops: What was left out of code outside any node (setup code).
         warnings: What the user should know but that does not stop the conversion: a file
             the notebook reads that does not exist, with where it was looked for.
+        boundaries: What the plan assumes each variable holds at each section's end, for
+            ``--verify`` to check on a run.
+        assumptions: Where the plan assumes an object unchanged without knowing (a call the
+            analysis does not model): unproven until ``--verify`` checks them.
+        mutations: Changes in place that a run of the notebook showed and the plan follows:
+            ``(unit, variable)``.
+        loads: The project datasets the notebook loads (``catalog.load("name")``), to the
+            variable, code cell, line and statement of the first load.
     """
 
     pipeline: str
@@ -134,6 +146,10 @@ class ConversionPlan:
     left_out: tuple[str, ...]
     module_drops: tuple[Drop, ...]
     warnings: tuple[str, ...] = ()
+    boundaries: tuple[Boundary, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    mutations: tuple[tuple[str, str], ...] = ()
+    loads: dict[str, tuple[str, int, int, str]] = dataclasses.field(default_factory=dict)
 
 
 def plan_conversion(
@@ -143,6 +159,7 @@ def plan_conversion(
     package: str,
     project_path: Path,
     existing_catalog: Mapping[str, Mapping[str, Any]] | None = None,
+    mutations: Collection[tuple[str, str]] = (),
 ) -> ConversionPlan:
     """Plan the pipeline a notebook converts into.
 
@@ -153,6 +170,8 @@ def plan_conversion(
         project_path: The project root: literal paths in the notebook are relative to the
             notebook's folder and become relative to this.
         existing_catalog: The project's catalog entries outside this pipeline's own file.
+        mutations: Changes in place the analysis cannot see, found by a run of the notebook
+            (``--verify``): ``(unit, variable)``; see ``flow.trace_flow``.
 
     Returns:
         The plan.
@@ -174,7 +193,11 @@ def plan_conversion(
                 "already uses for a function or an import. Rename the heading, or tag the "
                 "section's first code cell `node:<another name>`.",
             )
-    flows = trace_flow(notebook, module, codes, split.skipped)
+    flows = trace_flow(notebook, module, codes, split.skipped, mutations)
+    helpers = {name: helper.needs for name, helper in module.helpers.items()}
+    for code in codes:
+        if code.kept_imports:  # imports that rebind a variable stay in the node's code too
+            code.body = render_unit(code, helpers)
     with_node = [i for i, code in enumerate(codes) if code.has_code]
     if not with_node:
         raise error(
@@ -193,7 +216,7 @@ def plan_conversion(
     pyplot = _pyplot(module, flows) if any(codes[i].plots for i in with_node) else None
     nodes, checks, idle = [], [], []
     for index in with_node:
-        node, node_checks = _node(codes[index], flows[index], naming, versions, module.modules)
+        node, node_checks = _node(codes[index], flows[index], naming, versions, module)
         if codes[index].plots and pyplot is not None:
             node = _with_figures(node, naming, pyplot[0], flows)
         pure = all(s.facts.effect == "none" for s in codes[index].steps if s.facts is not None)
@@ -230,6 +253,10 @@ def plan_conversion(
         left_out=tuple(text for _, text in sorted(_left_out(codes) + idle)),
         module_drops=tuple(setup.drops) if setup is not None else (),
         warnings=tuple(_missing_files(notebook, codes, project_path)),
+        boundaries=boundaries(codes, flows),
+        assumptions=static_assumptions(codes, flows, module),
+        mutations=tuple(sorted(set(mutations))),
+        loads=_loads(codes),
     )
 
 
@@ -323,8 +350,9 @@ def _node(
     flow: UnitFlow,
     naming: Naming,
     needed: list[tuple[Obj, int]],
-    modules: Mapping[str, str],
+    module: ModuleCode,
 ) -> tuple[NodePlan, list[Check]]:
+    modules = module.modules
     inputs: list[NodeInput] = []
     aliases: list[tuple[str, str]] = []
     by_dataset: dict[str, str] = {}
@@ -361,6 +389,11 @@ def _node(
         body=code.body,
         drops=tuple(code.drops),
         cells=tuple(c.cell.code_number or 0 for c in code.unit.cells),
+        imports=tuple(
+            module.import_before(name, code.unit.cells[0].cell.index)
+            for name in flow.module_reads
+            if name in flow.bound
+        ),
     )
     return node, checks
 
@@ -421,6 +454,17 @@ def _read_checks(codes: list[UnitCode], flows: list[UnitFlow], naming: Naming) -
                 last_cell = code.unit.cells[-1].cell.index
                 checks.append(Check(dataset, None, read.name, last_cell, None))
     return checks
+
+
+def _loads(codes: list[UnitCode]) -> dict[str, tuple[str, int, int, str]]:
+    """Each ``catalog.load("name")``: the variable, code cell, line and statement."""
+    found: dict[str, tuple[str, int, int, str]] = {}
+    for code in codes:
+        reads = [s.catalog for s in code.steps if s.catalog is not None] + code.embedded_reads
+        for read in reads:
+            if read.dataset is not None and read.dataset not in found:
+                found[read.dataset] = (read.name, *read.where)
+    return found
 
 
 def _missing_files(notebook: Notebook, codes: list[UnitCode], project_path: Path) -> list[str]:

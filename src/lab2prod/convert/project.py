@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keyword
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,9 @@ from lab2prod.convert.codegen import render
 from lab2prod.convert.plan import ConversionPlan, plan_conversion
 from lab2prod.errors import ConversionError
 from lab2prod.notebook import parse_notebook, read_notebook
+
+RECORD = "conf/base/notebooks.yml"
+"""Where conversions are recorded, relative to the project root."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ def generate(
     pipeline: str,
     *,
     content: Mapping[str, Any] | None = None,
+    mutations: Collection[tuple[str, str]] | None = None,
 ) -> Generated:
     """Convert a notebook into a pipeline's files, in memory.
 
@@ -88,6 +92,9 @@ def generate(
         pipeline: The pipeline's name, a Python identifier.
         content: The notebook's JSON as an editor holds it, unsaved changes included: read
             instead of the file, which need not exist (the path still places the notebook).
+        mutations: Changes in place a run showed that the analysis cannot see (``(unit,
+            variable)``, see ``verify.verify_and_correct``); by default those recorded for
+            the pipeline in ``conf/base/notebooks.yml``.
 
     Returns:
         The plan and the files' text.
@@ -115,8 +122,18 @@ def generate(
         package=project.package,
         project_path=project.path,
         existing_catalog=existing_catalog(project, pipeline),
+        mutations=recorded_mutations(project, pipeline) if mutations is None else mutations,
     )
     return Generated(plan, render(plan, project.path, source_dir=project.source_dir))
+
+
+def recorded_mutations(project: Project, pipeline: str) -> list[tuple[str, str]]:
+    """The changes in place ``--verify`` found for a pipeline, from the conversion record."""
+    path = project.path / RECORD
+    if not path.is_file():
+        return []
+    entry = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(pipeline) or {}
+    return [(str(m["node"]), str(m["variable"])) for m in entry.get("mutations", [])]
 
 
 def existing_catalog(project: Project, pipeline: str) -> dict[str, Any]:

@@ -201,6 +201,9 @@ def _check_inputs(project: Project, generated: Generated, own: Pipeline, env: st
                 value = value[key]
         elif name not in declared:
             missing.append(name)
+    for name in missing:
+        if name in plan.loads:
+            raise _undeclared(plan, name, [k for k in catalog_config if "{" not in k])
     if missing:
         raise _bug(
             plan.notebook,
@@ -257,6 +260,26 @@ def _loader_settings(project: Project) -> tuple[type, dict[str, Any]]:
         settings = kedro_project.settings
         return settings.CONFIG_LOADER_CLASS, dict(settings.CONFIG_LOADER_ARGS)
     return OmegaConfigLoader, {"base_env": "base", "default_run_env": "local"}
+
+
+def _undeclared(plan: Any, name: str, declared: list[str]) -> ConversionError:
+    """A dataset the notebook loads from the project's catalog, which does not declare it."""
+    import difflib
+
+    variable, cell, line, text = plan.loads[name]
+    close = difflib.get_close_matches(name, declared, n=3)
+    hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+    return ConversionError(
+        f"{plan.notebook}, code cell {cell}, line {line}: `{variable}` reads the dataset "
+        f"`{name}` (`{text}`), which no section makes and the project's catalog does not "
+        f'declare, so `kedro run` would fail with "Pipeline input(s) ... not found".{hint} '
+        "Declare it in conf/base/catalog.yml, or read the file with a literal path "
+        '(`pd.read_csv("../data/01_raw/file.csv")`). Nothing was written.',
+        notebook=plan.notebook,
+        cell=cell,
+        line=line,
+        construct="undeclared dataset",
+    )
 
 
 def _not_installed(notebook: str, exc: ModuleNotFoundError) -> ConversionError:

@@ -65,6 +65,11 @@ class CellText:
         end = self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
         self._edits.append(_Edit(start, end, text, False))
 
+    def replace_columns(self, line: int, start: int, end: int, text: str) -> None:
+        """Replace the characters ``start`` to ``end`` (not bytes) of a line with ``text``."""
+        first = self._starts[line - 1]
+        self._edits.append(_Edit(first + start, first + end, text, False))
+
     def insert(self, line: int, col: int, text: str) -> None:
         """Insert ``text`` at ``(line, col)``."""
         at = self.offset(line, col)

@@ -20,6 +20,7 @@ from typing import Any
 from lab2prod.convert import analysis, datasets, files
 from lab2prod.convert.analysis import Facts, Scope
 from lab2prod.convert.cells import ParsedCell, SplitNotebook, Unit, error, slug
+from lab2prod.convert.effects import imported_names
 from lab2prod.convert.module import (
     ModuleCode,
     changed_parameters,
@@ -63,6 +64,7 @@ class CatalogRead:
         dataset: For ``catalog.load``: the project's dataset name.
         written: The write of an earlier section this read reads back, if any.
         filepath: The file, relative to the project root (reads of files).
+        where: The code cell, line and first line of the statement that reads.
     """
 
     name: str
@@ -70,6 +72,8 @@ class CatalogRead:
     dataset: str | None = None
     written: files.FileWrite | None = None
     filepath: str = ""
+    where: tuple[int, int, str] = (0, 0, "")
+    """The code cell, line and text of the statement that reads."""
 
 
 @dataclass
@@ -107,6 +111,10 @@ class UnitCode:
         shown: Dropped statements that show values, in order (their reads are what is shown).
         plots: Whether the kept code draws figures (which the node returns).
         final: Whether this is the last unit that computes anything but plots.
+        imports: Import statements of the unit, by position, with the names they bind: they
+            go to module level, and they make those names modules again in the flow.
+        kept_imports: Positions of imports that stay in the node's code too: they rebind a
+            name the node holds as a variable before them.
     """
 
     unit: Unit
@@ -121,6 +129,8 @@ class UnitCode:
     shown: list[Step] = field(default_factory=list)
     plots: bool = False
     final: bool = False
+    imports: list[tuple[tuple[int, int], tuple[str, ...]]] = field(default_factory=list)
+    kept_imports: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def has_code(self) -> bool:
@@ -140,8 +150,8 @@ def select_code(
 
     Raises:
         ConversionError: A construct that cannot be converted (star import, ``global``,
-            ``exec``, ...), a parameter default that is not a literal, a read whose arguments
-            cannot go into the catalog, or a function defined twice.
+            ``exec``, ...), a parameter default that is not a literal, or a read whose
+            arguments cannot go into the catalog.
     """
     module = module_code(notebook, split)
     bound_anywhere = _bound_names(split)
@@ -170,7 +180,11 @@ def select_code(
                     _change_folder(notebook, cell, line.line, line.argument, code, module)
                 code.drops.append(Drop(cell.cell.code_number or 0, line.line, line.text, line.kind))
             for statement in cell.tree.body:
-                if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef):
+                if isinstance(statement, ast.Import | ast.ImportFrom):
+                    names = tuple(imported_names(statement))
+                    code.imports.append(((cell.cell.index, statement.lineno), names))
+                    continue
+                if isinstance(statement, ast.FunctionDef):
                     continue
                 if isinstance(statement, ast.AsyncFunctionDef | ast.ClassDef):
                     continue
@@ -206,7 +220,7 @@ def select_code(
     _prune(codes, statements, plotting)
     for code in codes:
         code.plots = _draws(code, plotting)
-        code.body = _render(code, scope)
+        code.body = render_unit(code, scope.helpers)
     return module, codes
 
 
@@ -272,7 +286,10 @@ def _catalog_read(
                 f"the read `{ast.unparse(call)}` cannot become a catalog entry: {exc}.",
             ) from exc
         if kernel is not None or read is not None:
-            catalog = CatalogRead("", read, kernel)
+            text = ast.get_source_segment(cell.python, statement) or ast.unparse(statement)
+            first = text.strip().splitlines()[0] if text.strip() else ""
+            where = (cell.cell.code_number or 0, call.lineno, first)
+            catalog = CatalogRead("", read, kernel, where=where)
             if read is not None:
                 catalog.filepath = files.project_path(read.path, module.folder)
                 if files.normal(catalog.filepath) in code.local_files:
@@ -582,8 +599,13 @@ def _record_drop(code: UnitCode, cell: ParsedCell, facts: Facts) -> None:
     code.drops.append(Drop(cell.cell.code_number or 0, node.lineno, first, reason))
 
 
-def _render(code: UnitCode, scope: Scope) -> str:
-    """The unit's kept code: each cell's text with lifted and dropped statements removed."""
+def render_unit(code: UnitCode, helpers: dict[str, tuple[str, ...]]) -> str:
+    """The unit's kept code: each cell's text with lifted and dropped statements removed.
+
+    Args:
+        code: The unit's code.
+        helpers: The notebook's functions, to the notebook variables each one takes.
+    """
     kept = {id(step.statement): step for step in code.steps if step.facts is not None}
     parts = []
     for cell in code.unit.cells:
@@ -592,6 +614,8 @@ def _render(code: UnitCode, scope: Scope) -> str:
         body = cell.tree.body
         for position, statement in enumerate(body):
             shares = _shares_lines(body, position)
+            if (cell.cell.index, statement.lineno) in code.kept_imports:
+                continue
             if id(statement) not in kept:
                 text.remove(statement, whole_lines=not shares, comments_above=not shares)
                 continue
@@ -605,7 +629,7 @@ def _render(code: UnitCode, scope: Scope) -> str:
             for call in facts.calls:
                 if id(call) in code.replacements:
                     text.replace(call, code.replacements[id(call)])
-            rewrite_helper_uses(text, facts.helper_uses, scope.helpers)
+            rewrite_helper_uses(text, facts.helper_uses, helpers)
         parts.append(tidy(text.render()))
     return "\n".join(part for part in parts if part.strip())
 

@@ -19,13 +19,10 @@ from typing import Any
 import yaml
 
 from lab2prod.convert.codegen import GENERATED_MARK
-from lab2prod.convert.project import Generated, Project, generate
+from lab2prod.convert.project import RECORD, Generated, Project, generate
 from lab2prod.errors import ConversionError, Lab2ProdError, NotebookError
 from lab2prod.io import write_text_atomic
 from lab2prod.notebook import read_notebook
-
-RECORD = "conf/base/notebooks.yml"
-"""Where conversions are recorded, relative to the project root."""
 
 _RECORD_HEADER = (
     f"# {GENERATED_MARK}: each pipeline converted from a notebook, with hashes of the\n"
@@ -112,15 +109,45 @@ def write_conversion(project: Project, generated: Generated, *, force: bool = Fa
         changed.append(relative)
     for relative in changed:
         write_text_atomic(project.path / relative, generated.files[relative])
-    record[plan.pipeline] = {
+    entry: dict[str, Any] = {
         "notebook": plan.notebook,
         "notebook_hash": notebook_hash(project.path / plan.notebook),
         "files": {relative: _hash(text) for relative, text in generated.files.items()},
+        "verified": False,
     }
-    write_text_atomic(
-        project.path / RECORD, _RECORD_HEADER + yaml.safe_dump(record, sort_keys=True)
-    )
+    if plan.mutations:
+        entry["mutations"] = [{"node": unit, "variable": name} for unit, name in plan.mutations]
+    if plan.assumptions:
+        entry["unproven"] = list(plan.assumptions)
+    record[plan.pipeline] = entry
+    _write_record(project, record)
     return changed
+
+
+def record_verification(project: Project, pipeline: str, *, unproven: list[str]) -> None:
+    """Record what ``--verify`` proved: ``verified`` when nothing is left ``unproven``.
+
+    Args:
+        project: The project.
+        pipeline: The pipeline, recorded by ``write_conversion``.
+        unproven: What the run could not check or found different, one sentence each.
+    """
+    record = read_record(project)
+    entry = record.get(pipeline)
+    if entry is None:
+        return
+    entry["verified"] = not unproven
+    if unproven:
+        entry["unproven"] = unproven
+    else:
+        entry.pop("unproven", None)
+    _write_record(project, record)
+
+
+def _write_record(project: Project, record: dict[str, Any]) -> None:
+    write_text_atomic(
+        project.path / RECORD, _RECORD_HEADER + yaml.safe_dump(record, sort_keys=True, width=100)
+    )
 
 
 def check_conversions(project: Project) -> list[Problem]:

@@ -10,6 +10,8 @@ their predictions on the data they were fitted on, other values with ``==``.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -19,11 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab2prod.convert.assumptions import START, Finding, check_boundaries
 from lab2prod.convert.capture import KINDS_RECORD, comparable
+from lab2prod.convert.fingerprint import FINGERPRINTS_RECORD
 from lab2prod.convert.plan import Check, ConversionPlan
 from lab2prod.convert.project import Generated, Project
 from lab2prod.convert.registry import load_generated
 
+FAILED = "<failed>"
+"""Where ``run_pipeline`` puts the error of the node that failed (the later ones do not run)."""
 VERIFY_TAG = "lab2prod-verify"
 """The tag of the cells ``--verify`` inserts into its copy of the notebook."""
 
@@ -53,28 +59,66 @@ class Verification:
         notebook: The notebook, relative to the project root.
         comparisons: One per check, in notebook order.
         executed: The executed copy of the notebook.
+        findings: What the run did to variables that the plan did not assume.
+        corrected: Changes in place that ``verify_and_correct`` gave to the plan:
+            ``(unit, variable)``.
     """
 
     notebook: str
     comparisons: tuple[Comparison, ...]
     executed: Path
+    findings: tuple[Finding, ...] = ()
+    corrected: tuple[tuple[str, str], ...] = ()
 
     @property
     def mismatches(self) -> list[Comparison]:
         """The comparisons that failed."""
         return [c for c in self.comparisons if c.status == "mismatch"]
 
+    @property
+    def unseen(self) -> list[Finding]:
+        """Changes the run showed that the plan does not follow (the pipeline may differ)."""
+        return [f for f in self.findings if f.kind != "unknown"]
+
+    @property
+    def verified(self) -> bool:
+        """Every dataset equal and every assumption of the plan checked on the run."""
+        return not self.unproven and not self.mismatches
+
+    @property
+    def unproven(self) -> list[str]:
+        """What the run could not check: one sentence each."""
+        found = [f.render() for f in self.findings]
+        found += [
+            f"dataset `{c.dataset}` not compared: {c.detail}"
+            for c in self.comparisons
+            if c.status == "skipped"
+        ]
+        return found
+
     def render(self) -> str:
-        """One line per dataset, then a summary line."""
+        """One line per dataset, what the run showed that the plan missed, then a summary."""
         lines = []
         for c in self.comparisons:
             where = f"{c.node or '(catalog)'} -> {c.dataset}"
             lines.append(f"  {c.status:<8}  {where}{': ' + c.detail if c.detail else ''}")
+        for unit, variable in self.corrected:
+            lines.append(
+                f"  corrected  section '{unit}' changes `{variable}` in place (seen in the "
+                "run): its node outputs a new version"
+            )
+        for finding in self.findings:
+            label = "unchecked" if finding.kind == "unknown" else "unseen"
+            lines.append(f"  {label:<9}  {finding.render()}")
         counts = {s: sum(c.status == s for c in self.comparisons) for s in ("ok", "skipped")}
         summary = (
             f"{self.notebook}: {counts['ok']} datasets equal, {len(self.mismatches)} differ, "
             f"{counts['skipped']} not comparable."
         )
+        if self.unseen:
+            summary += (
+                f" {len(self.unseen)} change(s) in the run that the pipeline does not follow."
+            )
         return "\n".join([*lines, summary])
 
 
@@ -108,10 +152,64 @@ def verify(
     values = run_pipeline(generated, load or catalog_loader(project))
     kinds = records.get(KINDS_RECORD, {})
     comparisons = []
+    prints = records.get(FINGERPRINTS_RECORD, {})
+    units = {boundary.after_cell: boundary.unit for boundary in plan.boundaries}
     for number, check in enumerate(plan.checks):
         name = f"check_{number}"
-        comparisons.append(_compare(check, kinds.get(name), records, name, values))
-    return Verification(plan.notebook, tuple(comparisons), executed)
+        comparison = _compare(check, kinds.get(name), records, name, values)
+        taken = prints.get(units.get(check.after_cell, ""), {}).get(check.variable)
+        if comparison.status == "skipped" and check.dataset in values and taken:
+            comparison = _compare_fingerprints(comparison, taken, values[check.dataset])
+        comparisons.append(comparison)
+    findings = check_boundaries(plan, prints)
+    return Verification(plan.notebook, tuple(comparisons), executed, tuple(findings))
+
+
+def verify_and_correct(
+    project: Project,
+    generated: Generated,
+    *,
+    output_dir: Path,
+    timeout_per_cell: float | None = None,
+    rounds: int = 2,
+) -> tuple[Generated, Verification]:
+    """``verify``, and where the run shows changes in place the plan missed, convert again.
+
+    A change the run shows in a section whose node reads the variable becomes a new version
+    of it (the node copies it first and outputs it); the corrected conversion is written
+    (``write_conversion``, so it is recorded) and verified again, on a new run.
+
+    Returns:
+        The conversion as last written, and its verification (``corrected`` lists what was
+        given to the plan).
+
+    Raises:
+        NotebookError: The notebook failed to run.
+        ConversionError, GeneratedPipelineError: The corrected conversion cannot be written.
+    """
+    from lab2prod.convert.project import generate
+    from lab2prod.convert.registry import check_in_project
+    from lab2prod.convert.sync import write_conversion
+
+    outcome = verify(project, generated, output_dir=output_dir, timeout_per_cell=timeout_per_cell)
+    corrected: set[tuple[str, str]] = set()
+    for _ in range(rounds - 1):
+        found = {(f.unit, f.variable) for f in outcome.findings if f.correctable}
+        new = found - set(generated.plan.mutations)
+        if not new:
+            break
+        corrected |= new
+        plan = generated.plan
+        generated = generate(
+            project, plan.notebook, plan.pipeline, mutations={*plan.mutations, *new}
+        )
+        check_in_project(project, generated)
+        write_conversion(project, generated)
+        outcome = verify(
+            project, generated, output_dir=output_dir, timeout_per_cell=timeout_per_cell
+        )
+    outcome = dataclasses.replace(outcome, corrected=tuple(sorted(corrected)))
+    return generated, outcome
 
 
 def run_pipeline(generated: Generated, load: Callable[[str], Any]) -> dict[str, Any]:
@@ -121,7 +219,11 @@ def run_pipeline(generated: Generated, load: Callable[[str], Any]) -> dict[str, 
     for name in sorted(pipeline.inputs()):
         values[name] = load(name)
     for node in pipeline.nodes:  # in topological order
-        values.update(node.run({name: values[name] for name in node.inputs}))
+        try:
+            values.update(node.run({name: values[name] for name in node.inputs}))
+        except Exception as exc:  # a node's own error is a result of the run: reported
+            values[FAILED] = f"node {node.name} raised {type(exc).__name__}: {exc}"
+            break
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:  # as the figures' dataset does once it saved them
             pyplot.close("all")
@@ -161,11 +263,32 @@ def instrumented(plan: ConversionPlan, source: dict[str, Any]) -> dict[str, Any]
     by_cell: dict[int, list[tuple[int, Check]]] = {}
     for number, check in enumerate(plan.checks):
         by_cell.setdefault(check.after_cell, []).append((number, check))
-    for index in sorted(by_cell, reverse=True):
+    ends = {boundary.after_cell: boundary for boundary in plan.boundaries}
+    starts: dict[int, str] = {}
+    for before, boundary in itertools.pairwise(plan.boundaries):
+        between = notebook["cells"][before.after_cell + 1 : boundary.first_cell]
+        if any(cell.get("cell_type") == "code" for cell in between):  # skipped, parameters
+            starts[boundary.first_cell - 1] = boundary.unit
+    for index in sorted(set(by_cell) | set(ends) | set(starts), reverse=True):
         lines = ["from lab2prod.convert.capture import capture as _lab2prod_capture"]
-        for number, check in by_cell[index]:
+        for number, check in by_cell.get(index, []):
             fitted = f"lambda: {check.predict_on}" if check.predict_on else "None"
             lines.append(f"_lab2prod_capture('check_{number}', lambda: {check.variable}, {fitted})")
+        if index in ends:
+            names = sorted({name for name, _, _ in ends[index].objects})
+            lines.append(
+                "from lab2prod.convert.fingerprint import fingerprint_variables as "
+                "_lab2prod_fingerprint"
+            )
+            lines.append(f"_lab2prod_fingerprint({ends[index].unit!r}, {names!r}, globals())")
+        if index in starts:
+            unit = starts[index]
+            names = sorted({n for b in plan.boundaries if b.unit == unit for n, _, _ in b.objects})
+            lines.append(
+                "from lab2prod.convert.fingerprint import fingerprint_variables as "
+                "_lab2prod_fingerprint"
+            )
+            lines.append(f"_lab2prod_fingerprint({unit + START!r}, {names!r}, globals())")
         cell = {
             "cell_type": "code",
             "metadata": {"tags": [VERIFY_TAG]},
@@ -204,7 +327,8 @@ def _compare(
     if kind is None or name not in records:
         return result("skipped", kind or "the notebook did not reach this section")
     if check.dataset not in values:
-        return result("mismatch", "the pipeline did not produce it")
+        failed = values.get(FAILED)
+        return result("mismatch", failed or "the pipeline did not produce it")
     fitted_on = _from_form(records.get(f"{name}_on"))
     pipeline_kind, form = comparable(values[check.dataset], fitted_on)
     if pipeline_kind != kind:
@@ -215,6 +339,21 @@ def _compare(
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]
         return result("mismatch", " ".join(lines[:4]))
     return result("ok")
+
+
+def _compare_fingerprints(comparison: Comparison, notebook: list[Any], value: Any) -> Comparison:
+    """A value ``record()`` cannot carry, compared by its fingerprint (the digest of its
+    pickle, or of its data): equal digests are equal values; different ones prove nothing,
+    as two pickles of equal objects may differ."""
+    from lab2prod.convert.fingerprint import fingerprint
+
+    pipeline = fingerprint(value)
+    if notebook[1] is None or pipeline is None or pipeline[1] is None:
+        return comparison
+    if notebook[1] == pipeline[1]:
+        return dataclasses.replace(comparison, status="ok", detail="same fingerprint")
+    detail = f"{comparison.detail}; fingerprints differ (equal objects may pickle differently)"
+    return dataclasses.replace(comparison, detail=detail)
 
 
 def _assert_same(kind: str, notebook: Any, pipeline: Any) -> None:

@@ -95,10 +95,6 @@ MADE = [
         "this section's node would be named `clean`",
     ),
     (
-        [("code", "def f():\n    return 1\n\n\ndef f():\n    return 2", [])],
-        "`f` is defined twice",
-    ),
-    (
         [("markdown", "## Show", []), ("code", "x = 1\nprint(x)", ["node:not a name"])],
         "the tag 'node:not a name' must name one node with a Python identifier",
     ),

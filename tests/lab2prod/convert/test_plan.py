@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -437,3 +438,61 @@ def test_changing_folder_after_the_top_is_refused(tmp_path: Path, cells: list[st
             ("markdown", "## Later", []),
             ("code", cells[1] + "\ny = 2", []),
         )
+
+
+def test_a_module_name_rebound_is_imported_by_the_node_that_rebinds_it():
+    """`datasets` is a module, then a list: the node that rebinds it imports it first."""
+    found = plan("module_name_rebound")
+    make = node(found, "make_the_data_sets")
+    assert make.imports == ("from sklearn import datasets",)
+    assert wiring(make) == ([], ["module_name_rebound.datasets"])
+    # The function reads `datasets` when it is called: each call passes the caller's.
+    assert "def moons(n, *, datasets):" in found.helpers[0]
+    assert "moons(30, datasets=datasets)" in make.body
+    count = node(found, "count_the_iris")
+    assert count.imports == ()  # imported again: the module, not the list
+    assert wiring(count) == (
+        ["module_name_rebound.means"],
+        ["module_name_rebound.n_iris", "module_name_rebound.n_sets"],
+    )
+
+
+def test_redefined_functions_and_classes_are_each_kept_and_used_where_live():
+    """A definition made again gets `_2`; each use, and each helper's call, the live one."""
+    found = plan("redefined_definitions")
+    names = [re.search(r"^(?:def|class) (\w+)", t, re.MULTILINE).group(1) for t in found.helpers]
+    # Each after the definition it follows; the copy of `Nearest` calling `distance_2` too.
+    assert names == [
+        "distance", "Nearest", "spread", "distance_2", "Nearest_3", "spread_2", "Nearest_2"
+    ]  # fmt: skip
+    first, second = node(found, "first_try"), node(found, "second_try")
+    assert "Nearest(1)" in first.body and "spread(points)" in first.body
+    assert "Nearest_2(1)" in second.body and "spread_2(points)" in second.body
+    texts = "\n".join(found.helpers)
+    # The second class's base is the first class as it runs after `distance` is redefined.
+    assert "class Nearest_2(Nearest_3):" in texts
+    assert "return min(distance_2(p, point) for p in self.points_)" in texts
+    assert "return round(max(distance_2(p, q) for p in points for q in points), 6)" in texts
+
+
+def test_mutations_a_run_showed_become_new_versions():
+    """`(section, variable)` from --verify: the node copies the variable and outputs it."""
+    before = plan("unseen_mutation")
+    # `rng.shuffle(indices)` is known to change `indices`; fitting a pipeline built from
+    # `scaler` is not known to change `scaler`: an assumption the record lists.
+    assert wiring(node(before, "shuffle"))[1] == ["unseen_mutation.indices_shuffle"]
+    assert "unseen_mutation.scaler_fit" not in wiring(node(before, "fit"))[1]
+    assert any("`scaler` assumed unchanged by `model.fit(" in a for a in before.assumptions)
+    notebook = read_notebook(CORPUS / "unseen_mutation.ipynb")
+    after = plan_conversion(
+        notebook,
+        pipeline="unseen_mutation",
+        package=PACKAGE,
+        project_path=CORPUS.parent,
+        mutations=[("fit", "scaler")],
+    )
+    fit = node(after, "fit")
+    assert "unseen_mutation.scaler_fit" in wiring(fit)[1]
+    assert "scaler" in fit.copies
+    assert after.mutations == (("fit", "scaler"),)
+    assert "unseen_mutation.scaler_fit" in wiring(node(after, "score"))[0]

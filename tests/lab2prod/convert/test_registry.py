@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,27 @@ def test_a_package_the_environment_lacks_is_named_with_the_fix(project: Project)
         check_in_project(project, broken)
     assert "import `nopkg_x`, which is not installed" in str(caught.value)
     assert "Add it to the project's dependencies" in str(caught.value)
+
+
+def test_a_dataset_the_catalog_lacks_is_named_with_its_variable_and_cell(project: Project):
+    """`catalog.load("x")` of a dataset nobody declares: the variable and cell, not a traceback."""
+    path = project.path / "notebooks" / "loads.ipynb"
+    cells = [
+        ("code", "%load_ext kedro.ipython"),
+        ("markdown", "## Count"),
+        ("code", 'orders = catalog.load("orders_raw")\nn = len(orders)'),
+    ]
+    raw = [
+        {"cell_type": kind, "metadata": {}, "source": source}
+        | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+        for kind, source in cells
+    ]
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": raw}))
+    generated = generate(project, path, "loads")
+    with pytest.raises(ConversionError) as caught:
+        check_in_project(project, generated)
+    error = caught.value
+    assert not isinstance(error, GeneratedPipelineError)
+    assert (error.cell, error.line, error.construct) == (2, 1, "undeclared dataset")
+    assert "loads.ipynb, code cell 2, line 1: `orders` reads the dataset `orders_raw`" in str(error)
+    assert "Did you mean `orders`?" in str(error)

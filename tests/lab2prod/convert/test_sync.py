@@ -102,3 +102,25 @@ def test_hand_written_module_is_never_replaced(project: Project):
     with pytest.raises(ConversionError, match="is hand-written: lab2prod never replaces it"):
         write_conversion(project, generated, force=True)
     assert path.read_text() == '"""Written by a person."""\n'
+
+
+def test_the_record_lists_what_is_unproven_and_applies_corrections(project: Project):
+    """Without --verify the record says `verified: false` and what is assumed; a correction a
+    run made is recorded and every later conversion (and `check`) applies it."""
+    from lab2prod.convert.sync import record_verification
+
+    stem = "unseen_mutation"
+    write_conversion(project, generate(project, f"notebooks/{stem}.ipynb", stem))
+    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    assert entry["verified"] is False
+    assert any("`scaler` assumed unchanged by `model.fit(" in line for line in entry["unproven"])
+    corrected = generate(project, f"notebooks/{stem}.ipynb", stem, mutations=[("fit", "scaler")])
+    write_conversion(project, corrected)
+    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    assert entry["mutations"] == [{"node": "fit", "variable": "scaler"}]
+    again = generate(project, f"notebooks/{stem}.ipynb", stem)
+    assert again.files == corrected.files
+    assert check_conversions(project) == []
+    record_verification(project, stem, unproven=[])
+    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    assert entry["verified"] is True and "unproven" not in entry

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lab2prod.convert.project import Project, generate
 from lab2prod.convert.sync import write_conversion
-from lab2prod.convert.verify import verify
+from lab2prod.convert.verify import verify, verify_and_correct
 from tests.lab2prod.convert.conftest import CONVERTIBLE, make_corpus_project
 
 NOT_COMPARABLE = {
     "loops": ["loops.frames"],
-    "computes_and_plots": ["computes_and_plots.models"],
     "files_written_and_read": ["files_written_and_read_amounts"],  # a figure saved by savefig
 }
-"""Datasets whose values record() cannot carry: a dict of DataFrames, a dict of models."""
+"""Datasets whose values record() cannot carry, nor their fingerprints prove equal: a dict of
+DataFrames (pickled, equal frames may differ in bytes), a figure. A dict of models is compared
+by fingerprint."""
+
+
+CORRECTED = {"unseen_mutation": [("fit", "scaler")]}
+"""Notebooks whose conversion --verify corrects: changes in place only a run shows."""
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +34,10 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The corpus project with every convertible notebook converted (named after itself)."""
     project = Project.at(make_corpus_project(tmp_path_factory.mktemp("verify") / "project"))
     for stem in CONVERTIBLE:
-        write_conversion(project, generate(project, f"notebooks/{stem}.ipynb", stem))
+        mutations = CORRECTED.get(stem, [])
+        write_conversion(
+            project, generate(project, f"notebooks/{stem}.ipynb", stem, mutations=mutations)
+        )
     return project
 
 
@@ -34,9 +45,12 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Project:
 @pytest.mark.parametrize("stem", CONVERTIBLE)
 def test_pipeline_computes_what_the_notebook_computed(converted: Project, stem: str):
     """The notebook runs in a real kernel; every dataset of the pipeline equals its variable."""
-    generated = generate(converted, f"notebooks/{stem}.ipynb", stem)
+    generated = generate(
+        converted, f"notebooks/{stem}.ipynb", stem, mutations=CORRECTED.get(stem, [])
+    )
     outcome = verify(converted, generated, output_dir=converted.path / "data" / "verify")
     assert outcome.mismatches == [], outcome.render()
+    assert outcome.unseen == [], outcome.render()
     skipped = [c.dataset for c in outcome.comparisons if c.status == "skipped"]
     assert skipped == NOT_COMPARABLE.get(stem, []), outcome.render()
     assert len(outcome.comparisons) >= 2
@@ -81,3 +95,57 @@ def test_every_converted_pipeline_is_found(converted: Project):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(f"'{stem}'" in result.stdout for stem in CONVERTIBLE), result.stdout
+
+
+@pytest.mark.slow
+def test_a_change_only_the_run_shows_is_corrected_and_recorded(tmp_path: Path):
+    """The scaler fitted inside a pipeline: the run shows it, the plan is corrected, written,
+    verified again and recorded; the corrected conversion reproduces the notebook."""
+    from lab2prod.convert.sync import RECORD
+
+    project = Project.at(make_corpus_project(tmp_path / "project"))
+    stem = "unseen_mutation"
+    first = generate(project, f"notebooks/{stem}.ipynb", stem)
+    write_conversion(project, first)
+    generated, outcome = verify_and_correct(project, first, output_dir=tmp_path / "verify")
+    assert outcome.corrected == (("fit", "scaler"),), outcome.render()
+    assert generated.plan.mutations == (("fit", "scaler"),)
+    assert outcome.mismatches == [] and outcome.unseen == [], outcome.render()
+    assert "unseen_mutation.scaler_fit" in [c.dataset for c in outcome.comparisons]
+    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    assert entry["mutations"] == [{"node": "fit", "variable": "scaler"}]
+    fit = next(n for n in generated.plan.nodes if n.name == "fit")
+    assert "scaler" in fit.copies
+
+
+@pytest.mark.slow
+def test_a_change_no_node_can_be_given_is_reported(tmp_path: Path):
+    """A change through an object's attribute in a section that never names the variable:
+    reported with the section, and the conversion is not verified."""
+    project = Project.at(make_corpus_project(tmp_path / "project"))
+    cells = [
+        ("code", "from sklearn.preprocessing import StandardScaler\nimport numpy as np"),
+        ("markdown", "## Make"),
+        (
+            "code",
+            "X = np.arange(12.0).reshape(6, 2)\nscaler = StandardScaler()\nholder = {'s': scaler}",
+        ),
+        ("markdown", "## Fit"),
+        ("code", "fitted = holder['s'].fit(X) is not None"),
+        ("markdown", "## Use"),
+        ("code", "n_features = int(getattr(scaler, 'n_features_in_', 0))"),
+    ]
+    raw = [
+        {"cell_type": kind, "metadata": {}, "source": source}
+        | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+        for kind, source in cells
+    ]
+    path = project.path / "notebooks" / "hidden.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": raw}))
+    generated = generate(project, path, "hidden")
+    write_conversion(project, generated)
+    _, outcome = verify_and_correct(project, generated, output_dir=tmp_path / "verify")
+    assert [(f.unit, f.variable, f.kind) for f in outcome.unseen] == [("fit", "scaler", "changed")]
+    assert not outcome.verified
+    assert "section 'fit': `scaler` is changed in place in the run" in outcome.render()
+    assert [c.dataset for c in outcome.mismatches] == ["hidden.n_features"]
