@@ -19,6 +19,12 @@ Settings, by environment variable (docs/serving.md):
 - ``FRAUD_DETECTION_MAX_BODY_BYTES``: the largest request body (4 MiB); larger: 413.
 - ``FRAUD_DETECTION_READ_TIMEOUT``: seconds a request's head, and then its body, may take to
   arrive (10); slower: the connection is closed (head) or 408 (body).
+- ``FRAUD_DETECTION_PREDICTION_LOG``: where each worker writes what it scores, as parquet parts
+  (``data/07_model_output/prediction_log`` under the working directory, the catalog's
+  ``prediction_log``; ``s3://bucket/prefix`` with fsspec's credentials from the environment);
+  ``off``: no log.
+- ``FRAUD_DETECTION_LIVE_DRIFT``: ``on`` (default) or ``off``: the drift gauges on ``/metrics``.
+- ``FRAUD_DETECTION_LIVE_DRIFT_WINDOW``: seconds of scoring the drift gauges cover (3600).
 """
 
 from __future__ import annotations
@@ -40,6 +46,11 @@ MAX_TRANSACTIONS = api.env_int("FRAUD_DETECTION_MAX_TRANSACTIONS", 1000)
 MAX_IN_FLIGHT = api.env_int("FRAUD_DETECTION_MAX_IN_FLIGHT", 64)
 MAX_BODY_BYTES = api.env_int("FRAUD_DETECTION_MAX_BODY_BYTES", 4 * 2**20)
 READ_TIMEOUT = api.env_int("FRAUD_DETECTION_READ_TIMEOUT", 10)
+PREDICTION_LOG = api.env_switch(
+    "FRAUD_DETECTION_PREDICTION_LOG", "data/07_model_output/prediction_log"
+)
+LIVE_DRIFT = api.env_switch("FRAUD_DETECTION_LIVE_DRIFT", "on") is not None
+LIVE_DRIFT_WINDOW = api.env_int("FRAUD_DETECTION_LIVE_DRIFT_WINDOW", 3600)
 DECISIONS = {False: "legitimate", True: "fraud"}
 
 
@@ -112,6 +123,15 @@ class FraudDetection:
             prediction_fields=list(Prediction.model_fields),
             threads=threads,
         )
+        # What it scores goes to the prediction log and the live drift counts, off the
+        # request's path (docs/monitoring.md, "The service records what it sees").
+        self.recorder = api.start_recording(
+            self.scorer,
+            prefix="fraud_detection",
+            log=PREDICTION_LOG,
+            live_drift=LIVE_DRIFT,
+            window_seconds=LIVE_DRIFT_WINDOW,
+        )
         _metrics()  # every series at zero from start-up, before the first request
         api.limit_request_head_time(READ_TIMEOUT)
         api.log_client_errors_briefly()
@@ -132,6 +152,15 @@ class FraudDetection:
         evaluation chose, with the tag of the model that scored them.
         """
         return self.scorer(transactions)
+
+    @bentoml.on_shutdown
+    def close_prediction_log(self) -> None:
+        """Write what the prediction log still holds: a clean stop loses nothing answered."""
+        self.recorder.close()
+
+    def __metrics__(self, content: str) -> str:
+        """``/metrics`` with the live drift gauges of every worker's window."""
+        return self.recorder.metrics(content)
 
 
 # The first added is outermost: the guard reads the body (within its limits) before the shedder

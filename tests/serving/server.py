@@ -55,13 +55,15 @@ def free_port() -> int:
 
 
 def serving_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a BentoML process: telemetry off, ``home`` as its store."""
+    """The environment of a BentoML process: telemetry off, ``home`` as its store, and the
+    service's prediction log in ``home`` too (never in the checkout's data folder)."""
     return {
         **os.environ,
         "BENTOML_HOME": str(home),
         "BENTOML_DO_NOT_TRACK": "true",
         "KEDRO_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
+        "FRAUD_DETECTION_PREDICTION_LOG": str(home / "prediction_log"),
         **extra,
     }
 

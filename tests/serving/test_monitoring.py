@@ -138,6 +138,10 @@ def test_dashboard_is_a_grafana_dashboard_with_the_panels_the_service_needs():
 
     titles = {panel["title"] for panel in panels}
     assert {
+        "Drifted columns",
+        "Drift by column (statistic / threshold)",
+        "Score PSI against its threshold",
+        "Score distribution against the reference",
         "Request rate",
         "Latency p50 / p99",
         "Errors by status code",
@@ -166,7 +170,7 @@ def test_prometheus_config_and_its_alert_rules_pass_promtool():
     """`promtool check config` accepts prometheus.yml and the rule file it loads."""
     result = promtool("check", "config", PROMETHEUS_CONFIG)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
 def test_kubernetes_config_passes_promtool_with_its_discovery_swapped(tmp_path):
@@ -444,6 +448,10 @@ def traffic(server: str, prometheus: Prometheus, packaged_model: PackagedModel) 
 
     sent = len(warm_up) + sum(statuses.values())
     wait_for(lambda: prometheus.scalar(total) == sent, "the measured round is scraped")
+    # The live drift counts are published by each worker every few seconds: wait for them too.
+    scored = len(REQUEST["transactions"]) + len(probabilities)
+    rows = f'max(fraud_detection_drift_window_rows{{job="{prometheus.job}"}})'
+    wait_for(lambda: prometheus.scalar(rows) == scored, "the drift window is scraped")
     after = prometheus.last_scrape()
     return Traffic(
         prometheus=prometheus,
@@ -612,8 +620,30 @@ def test_alert_rules_evaluate_on_the_services_series(traffic):
         "FraudDetectionServerErrors",
         "FraudDetectionSlowRequests",
         "FraudDetectionManyRejections",
+        "FraudDetectionInputDrift",
+        "FraudDetectionScoreDrift",
+        "FraudDetectionPredictionLogDropping",
     }
     assert all(rule["health"] == "ok" for rule in rules.values()), rules
     assert rules["FraudDetectionManyRejections"]["state"] == "pending"
     assert rules["FraudDetectionServerErrors"]["state"] == "inactive"
     assert rules["FraudDetectionDown"]["state"] == "inactive"
+    assert rules["FraudDetectionPredictionLogDropping"]["state"] == "inactive"
+
+
+@pytest.mark.slow
+def test_drift_panels_show_the_live_window_of_what_was_scored(traffic):
+    """The live window holds every transaction scored; each monitored column has its drift
+    ratio; the score's shares, window and reference, each add up to one."""
+    scored = len(REQUEST["transactions"]) + len(traffic.probabilities)
+
+    assert traffic.panel("Live drift window") == {"": scored}
+    ratios = traffic.panel("Drift by column (statistic / threshold)")
+    assert {"amount", "merchant_category", "fraud_probability", "is_fraud"} <= set(ratios)
+    assert all(value >= 0 for value in ratios.values())
+    (expr,) = [e for t, _, e in QUERIES if t == "Score distribution against the reference"]
+    sides: dict[str, float] = {}
+    for series in traffic.query(expr):
+        side = series["metric"]["side"]
+        sides[side] = sides.get(side, 0.0) + float(series["value"][1])
+    assert sides == pytest.approx({"window": 1.0, "reference": 1.0})

@@ -9,7 +9,8 @@ module of its concern:
 - ``openapi``: :class:`ContractService`, the spec with the real error bodies;
 - ``runtime``: :func:`limit_worker_threads`, :func:`limit_request_head_time`,
   :func:`pinned_tag`, :func:`freeze_startup_heap`, :func:`log_client_errors_briefly`,
-  :func:`env_int`.
+  :func:`env_int`, :func:`env_switch`;
+- ``recording``: :func:`start_recording`, the prediction log and live drift of a worker.
 
 This module imports BentoML: services import it, ``kedro`` never does.
 """
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.openapi import ContractService, ErrorBody, ErrorItem
+from lab2prod.serving.recording import Recorder, start_recording
 from lab2prod.serving.routes import batch_request, batch_response
 from lab2prod.serving.runtime import (
     env_int,
+    env_switch,
     freeze_startup_heap,
     limit_request_head_time,
     limit_worker_threads,
@@ -35,10 +38,12 @@ __all__ = [
     "ContractService",
     "ErrorBody",
     "ErrorItem",
+    "Recorder",
     "RowResult",
     "batch_request",
     "batch_response",
     "env_int",
+    "env_switch",
     "freeze_startup_heap",
     "limit_request_head_time",
     "limit_worker_threads",
@@ -46,4 +51,5 @@ __all__ = [
     "log_client_errors_briefly",
     "pinned_tag",
     "project_pipeline",
+    "start_recording",
 ]

@@ -15,6 +15,7 @@ Every refusal is a 4xx JSON body ``{"error": "...", "detail": [{"loc": [...], "m
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -30,6 +31,7 @@ from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.columnar import ColumnarReader
 from lab2prod.serving.frames import ContractBatch, RowError
 from lab2prod.serving.openapi import ErrorBody, OpenAPI30Model
+from lab2prod.serving.recording import REQUEST_ID
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -54,6 +56,7 @@ class _BatchRequest(OpenAPI30Model, bentoml.IODescriptor):
             columns = cls.reader.read(await request.body())
             if columns is not None:
                 length = len(next(iter(columns.values())))
+                columns = {**columns, REQUEST_ID: [_request_id(request)] * length}
                 return cls.model_construct(**{cls.records_field: ColumnBatch(columns, length)})
         try:
             parsed = await super().from_http_request(request, serde)
@@ -67,7 +70,15 @@ class _BatchRequest(OpenAPI30Model, bentoml.IODescriptor):
             if cls.on_reject is not None:
                 cls.on_reject(_rejection_reason(exc, cls.records_field))
             raise
+        columns = {**columns, REQUEST_ID: [_request_id(request)] * len(records)}
         return cls.model_construct(**{cls.records_field: ColumnBatch(columns, len(records))})
+
+
+def _request_id(request: Request) -> str:
+    """The client's ``X-Request-ID`` (up to 128 characters), else a new random one: the id
+    the prediction log records for each of the request's records."""
+    given = request.headers.get("x-request-id")
+    return given[:128] if given else uuid.uuid4().hex
 
 
 def _validation_error(title: str, field: str, errors: list[RowError]) -> ValidationError:

@@ -31,6 +31,7 @@ from lab2prod.serving import internals
 
 __all__ = [
     "env_int",
+    "env_switch",
     "freeze_startup_heap",
     "limit_request_head_time",
     "limit_worker_threads",
@@ -151,3 +152,17 @@ def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ServingError(f"{name}={raw!r} is not an integer >= {minimum}; unset it or fix it")
     return value
+
+
+_OFF = frozenset({"off", "false", "0", "no", "none"})
+_ON = frozenset({"on", "true", "1", "yes"})
+
+
+def env_switch(name: str, default: str) -> str | None:
+    """A setting that is a value or ``off``: ``None`` when the variable ``name`` (else
+    ``default``) is ``off`` (or ``false``, ``0``, ``no``, ``none``), else its value (``on``
+    for any of ``true``, ``1``, ``yes``)."""
+    raw = os.environ.get(name, "").strip() or default
+    if raw.lower() in _OFF:
+        return None
+    return "on" if raw.lower() in _ON else raw

@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from lab2prod.errors import ModelMismatchError
 from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.frames import ContractBatch, RowError
+from lab2prod.serving.recording import REQUEST_ID
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +54,16 @@ class BatchScorer:
         prediction_fields: The output columns returned for each record, in order.
         threads: The worker's native thread pool limit (:func:`limit_worker_threads`), which
             each thread that scores is held to.
+        package: The model package the pipeline was compiled from, if any.
+
+    Attributes:
+        on_scored: Called with each scored batch: the typed input frame, the pipeline's output
+            frame (row for row) and the request id of each row (a batch column
+            ``request_id``, else ``None``); what a service records
+            (:func:`lab2prod.serving.recording.start_recording`). It must not block.
     """
+
+    on_scored: Callable[[pd.DataFrame, pd.DataFrame, Sequence[str] | None], None] | None = None
 
     def __init__(
         self,
@@ -61,6 +73,7 @@ class BatchScorer:
         tag: str,
         prediction_fields: Sequence[str],
         threads: ThreadPoolLimit | None = None,
+        package: Any = None,
     ) -> None:
         if len(compiled.inputs) != 1 or len(compiled.outputs) != 1:
             raise ValueError(
@@ -72,6 +85,7 @@ class BatchScorer:
         self.tag = tag
         self.prediction_fields = tuple(prediction_fields)
         self.threads = threads
+        self.package = package
 
     def __call__(self, records: Sequence[BaseModel] | ColumnBatch) -> list[RowResult]:
         """Score ``records``; a record that breaks the contract gets its errors instead.
@@ -84,8 +98,10 @@ class BatchScorer:
         """
         if self.threads is not None:
             self.threads.enter_thread()
+        request_ids = None
         if isinstance(records, ColumnBatch):
             frame, errors = self.batch.from_columns(records.columns, len(records)), []
+            request_ids = records.columns.get(REQUEST_ID)
         else:
             frame, errors = self.batch.frame(records)
         errors += self.batch.check(frame)
@@ -94,23 +110,47 @@ class BatchScorer:
                 RowResult(
                     self.tag, prediction=dict(zip(self.prediction_fields, values, strict=True))
                 )
-                for values in self._predict(frame)
+                for values in self._predict(frame, request_ids)
             ]
+        # Some records break the contract: their request gets a 422, the batch's others their
+        # predictions. Only what is answered is recorded (by request id, when known).
         by_row: dict[int, list[RowError]] = {}
         for error in errors:
             by_row.setdefault(error.row, []).append(error)
         good = frame.drop(index=list(by_row))
         results = [RowResult(self.tag, errors=tuple(by_row.get(i, ()))) for i in range(len(frame))]
         if len(good):
-            for row, values in zip(good.index, self._predict(good), strict=True):
+            answered = None
+            if request_ids is not None:
+                refused = {request_ids[row] for row in by_row}
+                answered = [request_ids[i] not in refused for i in good.index]
+            for row, values in zip(
+                good.index, self._predict(good, request_ids, answered), strict=True
+            ):
                 results[row] = RowResult(
                     self.tag, prediction=dict(zip(self.prediction_fields, values, strict=True))
                 )
         return results
 
-    def _predict(self, frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
-        """The prediction fields of each row of ``frame``, as Python values."""
+    def _predict(
+        self,
+        frame: pd.DataFrame,
+        request_ids: Sequence[str] | None = None,
+        answered: list[bool] | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The prediction fields of each row of ``frame``, as Python values.
+
+        ``on_scored`` gets every row, with ``request_ids`` as they are; or, with ``answered``
+        (a flag per row), the rows flagged, with their ids looked up by the frame's index.
+        """
         (output,) = self.compiled(**{self.compiled.inputs[0]: frame}).values()
+        if self.on_scored is not None:
+            if answered is None:
+                self.on_scored(frame, output, request_ids)
+            elif any(answered):
+                keep = np.asarray(answered)
+                ids = [request_ids[i] for i, k in zip(frame.index, answered, strict=True) if k]
+                self.on_scored(frame[keep], output[keep], ids)
         return zip(*(output[name].tolist() for name in self.prediction_fields), strict=True)
 
 
@@ -175,6 +215,7 @@ def load_scorer(
         tag=tag,
         prediction_fields=prediction_fields,
         threads=threads,
+        package=package,
     )
 
 

@@ -15,6 +15,7 @@ from fraud_detection.request import EXAMPLE_TRANSACTION, TransactionRequest
 from fraud_detection.schemas import ScoringRequest
 from lab2prod.serving import ModelMismatchError, ModelPackage, ServingError, write_package
 from lab2prod.serving.api import (
+    ColumnBatch,
     RowResult,
     batch_request,
     batch_response,
@@ -135,6 +136,42 @@ def test_scorer_scores_good_rows_and_reports_bad_ones(stored_tag):
     assert alone["fraud_probability"] == pytest.approx(results[2].prediction["fraud_probability"])
     assert alone["is_fraud"] is results[2].prediction["is_fraud"]
     assert {r.model for r in results} == {stored_tag}
+
+
+def test_scorer_hands_what_it_answered_to_on_scored_with_each_rows_request_id(stored_tag):
+    """Three requests merged into one batch, the second with a record that breaks the contract:
+    on_scored gets the first's and the third's rows (answered 200), with their request ids,
+    and nothing of the second (answered 422)."""
+    from lab2prod.serving.batching import concat
+    from lab2prod.serving.frames import ContractBatch
+    from lab2prod.serving.recording import REQUEST_ID
+
+    scorer = load_scorer(stored_tag, **SCORER_ARGS)
+    seen = []
+    scorer.on_scored = lambda inputs, outputs, ids: seen.append((inputs, outputs, ids))
+    contract = ContractBatch(ScoringRequest)
+    requests = []
+    for request_id, rows in (
+        ("a", [record(0), record(1)]),
+        ("b", [record(2), record(3, channel="in_store")]),
+        ("c", [record(4)]),
+    ):
+        columns, errors = contract.record_columns(
+            [TransactionRequest.model_validate(r) for r in rows]
+        )
+        assert not errors
+        requests.append(ColumnBatch({**columns, REQUEST_ID: [request_id] * len(rows)}, len(rows)))
+
+    results = scorer(concat(requests))
+
+    assert [bool(r.errors) for r in results] == [False, False, False, True, False]
+    ((inputs, outputs, ids),) = seen
+    assert ids == ["a", "a", "c"]
+    assert list(inputs["transaction_id"]) == ["tx0000000000", "tx0000000001", "tx0000000004"]
+    assert list(outputs["transaction_id"]) == list(inputs["transaction_id"])
+    assert outputs["fraud_probability"].tolist() == [
+        results[i].prediction["fraud_probability"] for i in (0, 1, 4)
+    ]
 
 
 def test_scorer_matches_the_batch_pipeline(stored_tag, scoring_input, fitted_model):
