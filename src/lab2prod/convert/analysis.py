@@ -429,6 +429,9 @@ class _Walker:
         """Names passed to a notebook function where it changes that parameter in place."""
         changed = []
         for position, parameter in self.scope.changes_arguments.get(function, ()):
+            if position < 0:  # a notebook variable the function changes: the caller's
+                changed.append(parameter)
+                continue
             passed = node.args[position] if position < len(node.args) else None
             for keyword in node.keywords:
                 if keyword.arg == parameter:

@@ -327,12 +327,18 @@ def _refuse_hidden_names(
 
 
 def changed_parameters(
-    definition: ast.FunctionDef | ast.AsyncFunctionDef,
+    definition: ast.FunctionDef | ast.AsyncFunctionDef, needs: tuple[str, ...] = ()
 ) -> tuple[tuple[int, str], ...]:
     """The parameters a function changes in place (``df["x"] = ...``, ``items.append(...)``),
-    as ``(position, name)``; a parameter rebound first (``df = df.copy()``) is not counted."""
+    as ``(position, name)``; a parameter rebound first (``df = df.copy()``) is not counted.
+
+    ``needs`` are the notebook variables the function reads (and is given as keyword-only
+    arguments): one it changes (``search.fit(X, y)`` on the notebook's ``search``) is given
+    as ``(-1, name)``, the caller's variable of that name.
+    """
     arguments = [*definition.args.posonlyargs, *definition.args.args]
     names = [a.arg for a in arguments] + [a.arg for a in definition.args.kwonlyargs]
+    names += [n for n in needs if n not in names]
     rebound: set[str] = set()
     changed: set[str] = set()
     scope = analysis.Scope()
@@ -342,4 +348,5 @@ def changed_parameters(
                 changed.add(event.name)
             elif event.kind in ("bind", "alias", "element", "unbind"):
                 rebound.add(event.name)
-    return tuple((position, name) for position, name in enumerate(names) if name in changed)
+    found = [(position, name) for position, name in enumerate(names) if name in changed]
+    return tuple((-1, name) if name in needs else (p, name) for p, name in found)

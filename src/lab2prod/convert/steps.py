@@ -160,7 +160,7 @@ def select_code(
         helpers={name: helper.needs for name, helper in module.helpers.items()},
         kernel_catalog="catalog" not in bound_anywhere,
         changes_arguments={
-            name: changed_parameters(helper.node)
+            name: changed_parameters(helper.node, helper.needs)
             for name, helper in module.helpers.items()
             if not isinstance(helper.node, ast.ClassDef)
         },

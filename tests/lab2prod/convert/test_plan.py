@@ -496,3 +496,17 @@ def test_mutations_a_run_showed_become_new_versions():
     assert "scaler" in fit.copies
     assert after.mutations == (("fit", "scaler"),)
     assert "unseen_mutation.scaler_fit" in wiring(node(after, "score"))[0]
+
+
+def test_a_function_fitting_a_notebook_variable_changes_the_callers_object():
+    """`tune()` fits the notebook's `search`: the caller's `search` gets a new version, so
+    the next section reads the fitted search (not one without `cv_results_`)."""
+    found = plan("fitted_in_a_helper")
+    search = node(found, "search")
+    assert wiring(search) == (
+        ["fitted_in_a_helper.X", "fitted_in_a_helper.y", "fitted_in_a_helper.search"],
+        ["fitted_in_a_helper.best_score", "fitted_in_a_helper.search_search"],
+    )
+    assert search.copies == ("search",)
+    assert "best_score = tune(X=X, y=y, search=search)" in search.body
+    assert "fitted_in_a_helper.search_search" in wiring(node(found, "report"))[0]
