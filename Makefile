@@ -15,7 +15,7 @@ EXTRAS ?=
 # `make smoke`: the whole default pipeline on small data, as CI runs it.
 SMOKE_PARAMS := data_generation.n_transactions=40000,data_generation.n_customers=1500,data_generation.n_merchants=300
 
-.PHONY: install test-tools labextension run test notebook-check smoke bento lint benchmark clean
+.PHONY: install test-tools benchmark-tools labextension run test notebook-check smoke bento lint benchmark clean
 
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
@@ -40,6 +40,14 @@ install: $(STAMP)
 .tools/checkov/.installed: tools/checkov/pyproject.toml tools/checkov/uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/checkov $(UV) sync --frozen --python 3.11 --project tools/checkov
 	@touch $@
+
+# Evidently, the baseline of benchmarks/monitoring/drift_scale.py, in a locked environment of its
+# own (it is no dependency of the project): `make benchmark-tools`.
+.tools/evidently/.installed: tools/evidently/pyproject.toml tools/evidently/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/evidently $(UV) sync --frozen --python 3.11 --project tools/evidently
+	@touch $@
+
+benchmark-tools: .tools/evidently/.installed
 
 # The project with the `tracking` extra, for the MLflow tests: a second environment, so that the
 # suite's other `kedro` commands run as a user's do without the extra.

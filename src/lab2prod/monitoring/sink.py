@@ -17,6 +17,7 @@ running out of memory.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -93,6 +94,7 @@ class PredictionSink:
         self._write_lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._last_drop_logged = -math.inf
 
     def start(self) -> PredictionSink:
         """Start the background writer (once).
@@ -140,11 +142,15 @@ class PredictionSink:
             self.dropped += oldest.rows
             if self.on_drop is not None:
                 self.on_drop(oldest.rows)
-        logger.error(
-            "The prediction log at %s could not be written for too long: %d rows dropped so far",
-            self.path,
-            self.dropped,
-        )
+        now = time.monotonic()
+        if now - self._last_drop_logged >= 60:  # one line a minute, not one per batch
+            self._last_drop_logged = now
+            logger.error(
+                "The prediction log at %s could not be written for too long: %d rows dropped "
+                "so far",
+                self.path,
+                self.dropped,
+            )
 
     def _run(self) -> None:
         last = time.monotonic()
