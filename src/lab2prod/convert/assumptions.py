@@ -36,9 +36,19 @@ _READ_ONLY_METHODS = frozenset(
         "copy", "items", "keys", "values", "get", "format", "join", "split", "strip", "lower",
         "upper", "replace", "startswith", "endswith", "count", "index", "tolist", "to_numpy",
         "astype", "reshape", "sum", "mean", "min", "max", "std", "round", "summary",
+        # pandas and numpy methods that return a new object
+        "reset_index", "set_index", "groupby", "merge", "assign", "rename", "sort_values",
+        "sort_index", "query", "apply", "agg", "aggregate", "describe", "head", "tail",
+        "fillna", "dropna", "isna", "notna", "unique", "nunique", "value_counts", "pivot_table",
+        "melt", "filter", "where", "mask", "clip", "abs", "cumsum", "diff", "shift", "rolling",
+        "resample", "sample", "drop", "drop_duplicates", "to_frame", "to_dict", "to_list",
+        "median", "var", "quantile", "corr", "cov", "any", "all", "argmax", "argmin", "dot",
+        "flatten", "ravel", "squeeze", "transpose", "isin", "between", "map", "stack",
+        "unstack", "explode", "nlargest", "nsmallest", "idxmax", "idxmin", "size",
     }
 )  # fmt: skip
-"""Methods taken to leave their object as it is, whatever its type: not worth listing."""
+"""Methods taken to leave their object as it is, whatever its type: not worth listing
+(pandas' ``inplace=True`` forms are known changes already)."""
 _KNOWN_TYPES = ("pandas.", "numpy.", "polars.", "builtins.")
 _PLAIN = frozenset(
     {"float", "int", "str", "bool", "list", "dict", "tuple", "set", "dict[str, float]"}
@@ -120,10 +130,12 @@ def static_assumptions(
     """
     found: list[str] = []
     made_from: dict[str, tuple[list[str], int]] = {}
+    plots = _plot_names(codes)
     for code, flow in zip(codes, flows, strict=True):
         if not code.has_code:
             continue
-        objects = {**flow.env_end, **{n: o for n, (o, _) in flow.inputs.items()}}
+        # What each name holds as a statement runs: inputs, then what earlier ones bind.
+        objects = {n: o for n, (o, _) in flow.inputs.items()}
         for step in code.steps:
             facts = step.facts
             if facts is None:
@@ -140,6 +152,8 @@ def static_assumptions(
                     found.append(entry)
 
             for call in facts.calls:
+                if call_effect(call, module.modules, module.helpers, plots)[0] == "plot":
+                    continue  # figures and axes: drawing on them is what they are for
                 text = ast.get_source_segment(step.cell.python, call) or ast.unparse(call)
                 for name, what in _unknown_effects(call, module, objects, facts.mutates):
                     add(call.lineno, name, text, what)
@@ -151,6 +165,7 @@ def static_assumptions(
                     if part not in facts.mutates:
                         what = f"it went into `{changed}` in code cell {where}, which this changes"
                         add(facts.node.lineno, part, first, what)
+            objects.update({n: flow.env_end[n] for n in facts.binds if n in flow.env_end})
             if step.assigned is not None:
                 target, value = step.assigned
                 parts = [
@@ -161,6 +176,18 @@ def static_assumptions(
                 if parts:
                     made_from[target] = (list(dict.fromkeys(parts)), cell)
     return tuple(found)
+
+
+def _plot_names(codes: list[UnitCode]) -> set[str]:
+    """Names bound by plotting statements (``fig, ax = plt.subplots()``, ``for ax in axes``)."""
+    found: set[str] = set()
+    pending = [step.facts for code in codes for step in code.steps if step.facts is not None]
+    while pending:
+        facts = pending.pop()
+        if facts.effect == "plot":
+            found |= facts.binds
+        pending.extend(child for body in facts.children for child in body)
+    return found
 
 
 def _unknown_type(obj: Obj) -> bool:

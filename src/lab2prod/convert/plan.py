@@ -275,8 +275,30 @@ def _all_results(
         candidates += [(o, 0) for o in flows[index].created if o.write is not None]
         if codes[index].final or codes[index].plots:
             candidates += _results(flows[index], index)
+        candidates += _unread(codes[index], flows[index])
         read_later = {entry for later in flows[index + 1 :] for entry in later.inputs.values()}
         found.extend(e for e in candidates if e not in read_later and e not in found)
+    return found
+
+
+def _unread(code: UnitCode, flow: UnitFlow) -> list[tuple[Obj, int]]:
+    """What a kept assignment binds that nothing in its section reads afterwards.
+
+    It is kept for its effect (``best = tune()``): the value is a result, not a local that
+    nothing uses.
+    """
+    steps = [step for step in code.steps if step.facts is not None]
+    found = []
+    for position, step in enumerate(steps):
+        for name in step.top_binds:
+            if any(name in later.facts.reads for later in steps[position + 1 :]):  # type: ignore[union-attr]
+                continue
+            obj = flow.env_end.get(name)
+            if obj is None or obj not in flow.created:
+                continue
+            entry = (obj, 0)
+            if entry not in found:
+                found.append(entry)
     return found
 
 

@@ -510,3 +510,18 @@ def test_a_function_fitting_a_notebook_variable_changes_the_callers_object():
     assert search.copies == ("search",)
     assert "best_score = tune(X=X, y=y, search=search)" in search.body
     assert "fitted_in_a_helper.search_search" in wiring(node(found, "report"))[0]
+
+
+def test_a_value_kept_for_its_effect_that_nothing_reads_is_a_result(tmp_path: Path):
+    """`best = tune(...)` is kept (the call has effects); `best`, read by nothing, is saved
+    instead of becoming a local variable nobody uses."""
+    found = made_plan(
+        tmp_path,
+        ("code", "def tune(n):\n    return n + 1", []),
+        ("markdown", "## Search", []),
+        ("code", "best = tune(1)", []),
+        ("markdown", "## Last", []),
+        ("code", "z = 2", []),
+    )
+    assert wiring(node(found, "search")) == ([], ["made.best"])
+    assert "made.best" in found.results
