@@ -39,7 +39,12 @@ programs that handle it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from lab2prod.notebook import Cell, Notebook
 
 
 class Lab2ProdError(Exception):
@@ -86,6 +91,25 @@ class ConversionError(Lab2ProdError, ValueError):
         self.cell = cell
         self.line = line
         self.construct = construct
+
+    @classmethod
+    def at(
+        cls, notebook: Notebook, cell: Cell | None, line: int | None, construct: str, what: str
+    ) -> Self:
+        """The error for ``what`` in ``cell`` (and ``line``) of ``notebook``: its message starts
+        with where the problem is (``notebooks/x.ipynb, code cell 3, line 2: ...``)."""
+        where = f"{notebook.path}"
+        if cell is not None:
+            where += f", code cell {cell.code_number}"
+            if line is not None:
+                where += f", line {line}"
+        return cls(
+            f"{where}: {what}",
+            notebook=str(notebook.path),
+            cell=cell.code_number if cell is not None else None,
+            line=line,
+            construct=construct,
+        )
 
 
 class GeneratedPipelineError(ConversionError):

@@ -16,7 +16,9 @@ callables) is kept as an effect, so the worst a wrong guess costs is a statement
 from __future__ import annotations
 
 import ast
+import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 from lab2prod.convert.effects import (
     ARGUMENT_MUTATING_METHODS,
@@ -30,13 +32,48 @@ from lab2prod.convert.effects import (
 )
 
 
+class EventKind(enum.StrEnum):
+    """What a statement does to a name (:attr:`Event.kind`)."""
+
+    READ = "read"
+    BIND = "bind"  # a new object
+    ALIAS = "alias"  # name = source
+    ELEMENT = "element"  # a loop variable over source
+    MUTATE = "mutate"
+    UNBIND = "unbind"
+
+
+BINDING = frozenset({EventKind.BIND, EventKind.ALIAS, EventKind.ELEMENT, EventKind.UNBIND})
+"""The event kinds after which a name refers to another object (or none)."""
+
+
+class StatementKind(enum.StrEnum):
+    """The shape of a top-level statement (:attr:`Facts.kind`)."""
+
+    IMPORT = "import"
+    DEF = "def"  # function or class
+    ASSIGN = "assign"  # to names only
+    EXPR = "expr"
+    OTHER = "other"
+
+
+class Effect(enum.StrEnum):
+    """What running a statement or call does beyond binding names (:attr:`Facts.effect`)."""
+
+    NONE = "none"  # a pure expression or assignment
+    DISPLAY = "display"
+    PLOT = "plot"
+    WRITE = "write"
+    EFFECT = "effect"  # must be kept
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing a statement does to a name, in evaluation order.
 
     Attributes:
-        kind: ``"read"``, ``"bind"`` (a new object), ``"alias"`` (``name = source``),
-            ``"element"`` (a loop variable over ``source``), ``"mutate"`` or ``"unbind"``.
+        kind: What happens to the name (:class:`EventKind`): read, bound to a new object,
+            aliased (``name = source``), a loop variable over ``source``, mutated or unbound.
         name: The name.
         line: The line within the cell, from 1.
         source: For ``alias``: the other name; for ``element``: the names of what the loop
@@ -45,11 +82,14 @@ class Event:
             as it was before the assignment's first alias.
     """
 
-    kind: str
+    kind: EventKind
     name: str
     line: int
     source: str | None = None
     together: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", EventKind(self.kind))  # a misspelt kind fails here
 
 
 @dataclass
@@ -87,9 +127,10 @@ class Facts:
 
     Attributes:
         node: The statement.
-        kind: ``"import"``, ``"def"`` (function or class), ``"assign"`` (to names only),
-            ``"expr"`` or ``"other"``.
-        effect: ``"none"``, ``"display"``, ``"plot"``, ``"write"`` or ``"effect"``.
+        kind: The statement's shape (:class:`StatementKind`): an import, a ``def`` (function
+            or class), an assignment to names only, an expression, or other.
+        effect: What it does beyond binding names (:class:`Effect`): none, display, plot,
+            write or an effect that must be kept. Set to anything else, it raises.
         events: What it does to names, in order (nested bodies included).
         children: For compound statements, the facts of each body's statements.
         helper_uses: Every ``Name`` node that refers to a notebook function, with its call when
@@ -102,8 +143,8 @@ class Facts:
     """
 
     node: ast.stmt
-    kind: str
-    effect: str
+    kind: StatementKind
+    effect: Effect
     events: list[Event]
     children: list[list[Facts]]
     helper_uses: list[tuple[ast.Name, ast.Call | None]]
@@ -112,20 +153,29 @@ class Facts:
     unsupported: list[Unsupported]
     header_pure: bool = True
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The plan changes an effect after the analysis: a misspelt kind fails here, not later
+        # as a statement silently kept or dropped.
+        if name == "kind":
+            value = StatementKind(value)
+        elif name == "effect":
+            value = Effect(value)
+        super().__setattr__(name, value)
+
     @property
     def reads(self) -> list[str]:
         """Names read, in order, once each."""
-        return list(dict.fromkeys(e.name for e in self.events if e.kind == "read"))
+        return list(dict.fromkeys(e.name for e in self.events if e.kind == EventKind.READ))
 
     @property
     def binds(self) -> set[str]:
         """Names bound or unbound."""
-        return {e.name for e in self.events if e.kind in ("bind", "alias", "element", "unbind")}
+        return {e.name for e in self.events if e.kind in BINDING}
 
     @property
     def mutates(self) -> set[str]:
         """Names whose object is changed in place."""
-        return {e.name for e in self.events if e.kind == "mutate"}
+        return {e.name for e in self.events if e.kind == EventKind.MUTATE}
 
 
 def analyze(statement: ast.stmt, scope: Scope) -> Facts:
@@ -142,27 +192,29 @@ def analyze(statement: ast.stmt, scope: Scope) -> Facts:
     walker = _Walker(scope)
     walker.statement(statement)
     if isinstance(statement, ast.Import | ast.ImportFrom):
-        kind = "import"
+        kind = StatementKind.IMPORT
     elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        kind = "def"
+        kind = StatementKind.DEF
     elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign) and all(
         _only_names(t) for t in _targets(statement)
     ):
-        kind = "assign"
+        kind = StatementKind.ASSIGN
     elif isinstance(statement, ast.Expr):
-        kind = "expr"
+        kind = StatementKind.EXPR
     else:
-        kind = "other"
+        kind = StatementKind.OTHER
     effect = _effect(statement, kind, walker, scope)
     value = getattr(statement, "value", None)
-    if kind == "assign" and isinstance(value, ast.expr):
+    if kind == StatementKind.ASSIGN and isinstance(value, ast.expr):
         root = root_name(value, through_calls=True)
         if root is not None and root in scope.plot_names:  # `ax = axes[0]`: a plot object too
-            effect = "plot"
-    if effect == "plot" and kind == "assign":
-        scope.plot_names.update(e.name for e in walker.events if e.kind == "bind")
-    elif kind in ("assign", "other"):
-        scope.plot_names.difference_update(e.name for e in walker.events if e.kind == "bind")
+            effect = Effect.PLOT
+    if effect == Effect.PLOT and kind == StatementKind.ASSIGN:
+        scope.plot_names.update(e.name for e in walker.events if e.kind == EventKind.BIND)
+    elif kind in (StatementKind.ASSIGN, StatementKind.OTHER):
+        scope.plot_names.difference_update(
+            e.name for e in walker.events if e.kind == EventKind.BIND
+        )
     return Facts(
         statement,
         kind,
@@ -188,19 +240,29 @@ class _Walker:
         self.calls: list[ast.Call] = []
         self.fits: dict[str, str | None] = {}
         self.unsupported: list[Unsupported] = []
-        self.call_effects: list[str] = []
+        self.call_effects: list[Effect] = []
         self._locals: list[set[str]] = []  # comprehension and lambda scopes
         self._header: tuple[int, int] | None = None  # call effects and events before bodies
 
     def header_pure(self) -> bool:
         calls, events = self._header or (len(self.call_effects), len(self.events))
-        mutates = any(e.kind == "mutate" for e in self.events[:events])
-        return not mutates and set(self.call_effects[:calls]) <= {"none", "display", "plot"}
+        mutates = any(e.kind == EventKind.MUTATE for e in self.events[:events])
+        return not mutates and set(self.call_effects[:calls]) <= {
+            Effect.NONE,
+            Effect.DISPLAY,
+            Effect.PLOT,
+        }
 
     def event(
-        self, kind: str, name: str, line: int, source: str | None = None, *, together: bool = False
+        self,
+        kind: EventKind,
+        name: str,
+        line: int,
+        source: str | None = None,
+        *,
+        together: bool = False,
     ) -> None:
-        if kind == "read" and any(name in names for names in self._locals):
+        if kind == EventKind.READ and any(name in names for names in self._locals):
             return
         self.events.append(Event(kind, name, line, source, together))
 
@@ -219,15 +281,15 @@ class _Walker:
         elif isinstance(node, ast.AugAssign):
             self.expr(node.value)
             if isinstance(node.target, ast.Name):
-                self.event("read", node.target.id, line)
-                self.event("bind", node.target.id, line)
+                self.event(EventKind.READ, node.target.id, line)
+                self.event(EventKind.BIND, node.target.id, line)
             else:
                 self.target(node.target, line)
         elif isinstance(node, ast.For | ast.AsyncFor):
             self.expr(node.iter)
             containers = _containers(node.iter)
             for name in _names(node.target):
-                self.event("element", name, line, ",".join(containers))
+                self.event(EventKind.ELEMENT, name, line, ",".join(containers))
             if set(containers) & self.scope.plot_names:  # `for ax in axes.flat`: plot objects
                 self.scope.plot_names.update(_names(node.target))
             self.bodies(node.body, node.orelse)
@@ -246,7 +308,7 @@ class _Walker:
                 if handler.type is not None:
                     self.expr(handler.type)
                 if handler.name:
-                    self.event("bind", handler.name, handler.lineno)
+                    self.event(EventKind.BIND, handler.name, handler.lineno)
                 self.bodies(handler.body)
             self.bodies(node.orelse, node.finalbody)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -254,14 +316,14 @@ class _Walker:
         elif isinstance(node, ast.Delete):
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    self.event("unbind", target.id, line)
+                    self.event(EventKind.UNBIND, target.id, line)
                 else:
                     self.target(target, line)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             if any(alias.name == "*" for alias in node.names):
                 self.unsupported.append(Unsupported(line, "star import"))
             for name in imported_names(node):
-                self.event("bind", name, line)
+                self.event(EventKind.BIND, name, line)
         elif isinstance(node, ast.Global | ast.Nonlocal):
             construct = "global" if isinstance(node, ast.Global) else "nonlocal"
             self.unsupported.append(Unsupported(line, construct))
@@ -278,7 +340,7 @@ class _Walker:
         for node in ast.walk(case.pattern):
             name = getattr(node, "name", None)
             if isinstance(name, str):
-                self.event("bind", name, case.pattern.lineno)
+                self.event(EventKind.BIND, name, case.pattern.lineno)
         if case.guard is not None:
             self.expr(case.guard)
         self.bodies(case.body)
@@ -319,12 +381,12 @@ class _Walker:
                 and inner.func.id in UNSUPPORTED_CALLS
             ):
                 self.unsupported.append(Unsupported(inner.lineno, UNSUPPORTED_CALLS[inner.func.id]))
-        self.event("bind", node.name, node.lineno)
+        self.event(EventKind.BIND, node.name, node.lineno)
 
     def target(self, target: ast.expr, line: int) -> None:
         """Bind a target; ``a[i] = ...`` and ``a.x = ...`` mutate ``a`` instead."""
         if isinstance(target, ast.Name):
-            self.event("bind", target.id, line)
+            self.event(EventKind.BIND, target.id, line)
         elif isinstance(target, ast.Tuple | ast.List):
             for element in target.elts:
                 self.target(element, line)
@@ -334,13 +396,13 @@ class _Walker:
             self.expr(target.value if isinstance(target, ast.Attribute) else target)
             root = root_name(target)
             if root is not None:
-                self.event("mutate", root, line)
+                self.event(EventKind.MUTATE, root, line)
 
     def _aliases(self, targets: list[ast.expr], value: ast.expr, line: int) -> None:
         """``b = a`` binds ``b`` to ``a``'s object; ``a, b = b, a`` swaps; others bind anew."""
         for target in targets:
             if isinstance(target, ast.Name) and isinstance(value, ast.Name):
-                self.event("alias", target.id, line, value.id)
+                self.event(EventKind.ALIAS, target.id, line, value.id)
             elif (
                 isinstance(target, ast.Tuple | ast.List)
                 and isinstance(value, ast.Tuple | ast.List)
@@ -348,7 +410,7 @@ class _Walker:
                 and all(isinstance(e, ast.Name) for e in [*target.elts, *value.elts])
             ):
                 for element, source in zip(target.elts, value.elts, strict=True):
-                    self.event("alias", element.id, line, source.id, together=True)  # type: ignore[attr-defined]
+                    self.event(EventKind.ALIAS, element.id, line, source.id, together=True)  # type: ignore[attr-defined]
             else:
                 self.target(target, line)
 
@@ -357,18 +419,18 @@ class _Walker:
     def expr(self, node: ast.expr) -> None:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load):
-                self.event("read", node.id, node.lineno)
+                self.event(EventKind.READ, node.id, node.lineno)
                 if node.id in self.scope.helpers:
                     call = next((c for c in self.calls if c.func is node), None)
                     self.helper_uses.append((node, call))
                     for needed in self.scope.helpers[node.id]:
-                        self.event("read", needed, node.lineno)
-                    self.call_effects.append("effect")
+                        self.event(EventKind.READ, needed, node.lineno)
+                    self.call_effects.append(Effect.EFFECT)
             else:
-                self.event("bind", node.id, node.lineno)
+                self.event(EventKind.BIND, node.id, node.lineno)
         elif isinstance(node, ast.NamedExpr):
             self.expr(node.value)
-            self.event("bind", node.target.id, node.lineno)
+            self.event(EventKind.BIND, node.target.id, node.lineno)
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.Lambda):
@@ -403,12 +465,12 @@ class _Walker:
         effect, mutated = call_effect(
             node, self.scope.modules, self.scope.helpers, self.scope.plot_names
         )
-        self.call_effects.append(effect)
+        self.call_effects.append(Effect(effect))  # effects.py names effects as text
         if isinstance(node.func, ast.Name) and node.func.id in UNSUPPORTED_CALLS:
             self.unsupported.append(Unsupported(node.lineno, UNSUPPORTED_CALLS[node.func.id]))
         if isinstance(node.func, ast.Name):
             for name in self._changed_arguments(node, node.func.id):
-                self.event("mutate", name, node.lineno)
+                self.event(EventKind.MUTATE, name, node.lineno)
         function = dotted(node.func, self.scope.modules)
         method = node.func.attr if isinstance(node.func, ast.Attribute) else None
         if node.args and (
@@ -417,9 +479,9 @@ class _Walker:
         ):
             changed = root_name(node.args[0])
             if changed is not None and changed not in self.scope.modules:
-                self.event("mutate", changed, node.lineno)
+                self.event(EventKind.MUTATE, changed, node.lineno)
         if mutated is not None:
-            self.event("mutate", mutated, node.lineno)
+            self.event(EventKind.MUTATE, mutated, node.lineno)
             method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
             if method in FIT_METHODS:
                 first = node.args[0] if node.args else None
@@ -442,24 +504,29 @@ class _Walker:
         return changed
 
 
-def _effect(statement: ast.stmt, kind: str, walker: _Walker, scope: Scope) -> str:
+def _effect(statement: ast.stmt, kind: StatementKind, walker: _Walker, scope: Scope) -> Effect:
     """Combine the call effects of a statement into its own."""
     effects = walker.call_effects
-    mutates = [e for e in walker.events if e.kind == "mutate"]
-    if kind in ("import", "def"):
-        return "effect"
+    mutates = [e for e in walker.events if e.kind == EventKind.MUTATE]
+    if kind in (StatementKind.IMPORT, StatementKind.DEF):
+        return Effect.EFFECT
     top = statement.value if isinstance(statement, ast.Expr | ast.Assign) else None
     if isinstance(top, ast.Call) and effects:
         own = walker.call_effects[-1]  # the outermost call is analysed last
-        if own == "plot":
-            return "plot"
-        if own in ("display", "write") and all(e in ("none", "display") for e in effects[:-1]):
-            return own if kind == "expr" else "effect"
-    if mutates or any(e != "none" for e in effects):
-        if all(e.name in scope.plot_names for e in mutates) and set(effects) <= {"none", "plot"}:
-            return "plot" if effects else "effect"
-        return "effect"
-    return "none" if kind in ("expr", "assign") else "effect"
+        if own == Effect.PLOT:
+            return Effect.PLOT
+        if own in (Effect.DISPLAY, Effect.WRITE) and all(
+            e in (Effect.NONE, Effect.DISPLAY) for e in effects[:-1]
+        ):
+            return own if kind == StatementKind.EXPR else Effect.EFFECT
+    if mutates or any(e != Effect.NONE for e in effects):
+        if all(e.name in scope.plot_names for e in mutates) and set(effects) <= {
+            Effect.NONE,
+            Effect.PLOT,
+        }:
+            return Effect.PLOT if effects else Effect.EFFECT
+        return Effect.EFFECT
+    return Effect.NONE if kind in (StatementKind.EXPR, StatementKind.ASSIGN) else Effect.EFFECT
 
 
 _ITERATING = frozenset({"zip", "enumerate", "sorted", "reversed", "list", "tuple", "iter"})

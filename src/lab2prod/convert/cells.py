@@ -120,7 +120,7 @@ def parse_cell(notebook: Notebook, cell: Cell, *, strict: bool = True) -> Parsed
     python, ipython = split_ipython(cell.source)
     assigned = next((line for line in ipython if line.kind == "assignment"), None)
     if assigned is not None and strict:
-        raise error(
+        raise ConversionError.at(
             notebook,
             cell,
             assigned.line,
@@ -136,7 +136,7 @@ def parse_cell(notebook: Notebook, cell: Cell, *, strict: bool = True) -> Parsed
             return ParsedCell(cell, python, None, ipython)
         line = exc.lineno or 1
         text = cell.source.splitlines()[line - 1].strip() if cell.source else ""
-        raise error(
+        raise ConversionError.at(
             notebook,
             cell,
             line,
@@ -144,24 +144,6 @@ def parse_cell(notebook: Notebook, cell: Cell, *, strict: bool = True) -> Parsed
             f"is not valid Python ({exc.msg}): `{text}`. Fix the cell, or tag it 'skip'.",
         ) from exc
     return ParsedCell(cell, python, tree, ipython)
-
-
-def error(
-    notebook: Notebook, cell: Cell | None, line: int | None, construct: str, what: str
-) -> ConversionError:
-    """A ``ConversionError`` whose message starts with where the problem is."""
-    where = f"{notebook.path}"
-    if cell is not None:
-        where += f", code cell {cell.code_number}"
-        if line is not None:
-            where += f", line {line}"
-    return ConversionError(
-        f"{where}: {what}",
-        notebook=str(notebook.path),
-        cell=cell.code_number if cell is not None else None,
-        line=line,
-        construct=construct,
-    )
 
 
 def slug(text: str) -> str:
@@ -181,7 +163,7 @@ def _node_tag(notebook: Notebook, cell: Cell) -> str | None:
         return None
     name = names[0]
     if len(names) > 1 or not name.isidentifier() or keyword.iskeyword(name):
-        raise error(
+        raise ConversionError.at(
             notebook,
             cell,
             None,

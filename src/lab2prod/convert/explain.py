@@ -20,7 +20,7 @@ from typing import Any
 from lab2prod.convert.cells import SKIP_TAG, slug
 
 # The words the generated docstrings use for each kind of line left out: the panel says the same.
-from lab2prod.convert.codegen import _REASONS as _DROP_REASONS
+from lab2prod.convert.codegen import DROP_REASONS
 from lab2prod.convert.plan import ConversionPlan
 from lab2prod.convert.project import Project, existing_catalog, generate
 from lab2prod.convert.sync import check_conversions, notebook_hash, read_record
@@ -197,7 +197,7 @@ def _drop(drop: Any, cells: dict[int, int]) -> dict[str, Any]:
         "code_cell": drop.cell,
         "line": drop.line,
         "text": drop.text,
-        "reason": _DROP_REASONS.get(drop.reason, drop.reason),
+        "reason": DROP_REASONS.get(drop.reason, drop.reason),
     }
 
 

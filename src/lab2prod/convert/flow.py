@@ -15,11 +15,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from lab2prod.convert import datasets
-from lab2prod.convert.analysis import Event
-from lab2prod.convert.cells import ParsedCell, error
+from lab2prod.convert.analysis import Event, EventKind
+from lab2prod.convert.cells import ParsedCell
 from lab2prod.convert.effects import BUILTIN_NAMES
 from lab2prod.convert.files import FileWrite
 from lab2prod.convert.steps import CatalogRead, ModuleCode, Step, UnitCode
+from lab2prod.errors import ConversionError
 from lab2prod.notebook import Notebook
 
 EXTERNAL = -1
@@ -144,11 +145,14 @@ def trace_flow(
             embedded = [
                 code.replacements[id(c)] for c in step.facts.calls if id(c) in code.replacements
             ]
-            for event in [*(Event("read", name, line) for name in embedded), *step.facts.events]:
+            for event in [
+                *(Event(EventKind.READ, name, line) for name in embedded),
+                *step.facts.events,
+            ]:
                 name = event.name
-                if event.kind != "alias" or not event.together:
+                if event.kind != EventKind.ALIAS or not event.together:
                     snapshot = None
-                if event.kind == "read":
+                if event.kind == EventKind.READ:
                     if name in flow.bound or name in flow.inputs:
                         continue
                     if name in local:
@@ -160,9 +164,9 @@ def trace_flow(
                     elif name not in not_data:
                         where = (step.cell, event.line)
                         raise _undefined(notebook, where, name, codes, index, skipped_binds, local)
-                elif event.kind == "bind":
+                elif event.kind == EventKind.BIND:
                     _create(flow, local, name, Obj(name, "unit", [index]))
-                elif event.kind == "alias":
+                elif event.kind == EventKind.ALIAS:
                     if event.together and snapshot is None:
                         snapshot = dict(local)
                     source = (snapshot if event.together else local).get(event.source or "")
@@ -171,14 +175,14 @@ def trace_flow(
                     else:
                         local[name] = source
                         flow.bound.add(name)
-                elif event.kind == "element":
+                elif event.kind == EventKind.ELEMENT:
                     containers = tuple(
                         local[n] for n in (event.source or "").split(",") if n in local
                     )
                     _create(flow, local, name, Obj(name, "unit", [index], element_of=containers))
-                elif event.kind == "mutate":
+                elif event.kind == EventKind.MUTATE:
                     _change(flow, local.get(name), index)
-                elif event.kind == "unbind":
+                elif event.kind == EventKind.UNBIND:
                     local.pop(name, None)
                     flow.bound.add(name)
             if step.assigned is not None:
@@ -278,7 +282,7 @@ def _undefined(
     cell, line = where
     if name in skipped_binds:
         where = skipped_binds[name].cell.code_number
-        return error(
+        return ConversionError.at(
             notebook,
             cell.cell,
             line,
@@ -293,7 +297,7 @@ def _undefined(
             if name in binds and (
                 later is not codes[index] or step.cell.cell.index > cell.cell.index
             ):
-                return error(
+                return ConversionError.at(
                     notebook,
                     cell.cell,
                     line,
@@ -309,7 +313,7 @@ def _undefined(
             " `catalog` from `%load_ext kedro.ipython` is converted only in "
             '`catalog.load("dataset")` calls.'
         )
-    return error(
+    return ConversionError.at(
         notebook,
         cell.cell,
         line,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab2prod.convert import analysis, datasets
-from lab2prod.convert.cells import ParsedCell, SplitNotebook, error
+from lab2prod.convert.analysis import BINDING, Effect, EventKind
+from lab2prod.convert.cells import ParsedCell, SplitNotebook
 from lab2prod.convert.effects import (
     BUILTIN_NAMES,
     UNSUPPORTED_CALLS,
@@ -22,6 +23,7 @@ from lab2prod.convert.effects import (
 )
 from lab2prod.convert.redefine import resolve_redefinitions
 from lab2prod.convert.source import CellText
+from lab2prod.errors import ConversionError
 from lab2prod.notebook import Notebook, parse_parameters
 
 
@@ -85,7 +87,7 @@ def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
         for statement in cell.tree.body:
             if isinstance(statement, ast.Import | ast.ImportFrom):
                 if any(alias.name == "*" for alias in statement.names):
-                    raise error(
+                    raise ConversionError.at(
                         notebook,
                         cell.cell,
                         statement.lineno,
@@ -142,7 +144,7 @@ def module_code(notebook: Notebook, split: SplitNotebook) -> ModuleCode:
                         changed = True
     for definition, cell in definitions:
         if isinstance(definition, ast.ClassDef) and needs[definition.name]:
-            raise error(
+            raise ConversionError.at(
                 notebook,
                 cell.cell,
                 definition.lineno,
@@ -194,7 +196,7 @@ def _mark_plotting(module: ModuleCode) -> None:
     """Mark the functions that draw: a plotting call in their body, or a call of one that does."""
     for helper in module.helpers.values():
         helper.plots = any(
-            call_effect(call, module.modules, {}, set())[0] == "plot"
+            call_effect(call, module.modules, {}, set())[0] == Effect.PLOT
             for call in ast.walk(helper.node)
             if isinstance(call, ast.Call)
         )
@@ -214,7 +216,7 @@ def _parameters(notebook: Notebook, cell: ParsedCell, module: ModuleCode) -> Non
         try:
             value = ast.literal_eval(parameter.default)
         except (ValueError, SyntaxError) as exc:
-            raise error(
+            raise ConversionError.at(
                 notebook,
                 cell.cell,
                 parameter.line,
@@ -315,7 +317,7 @@ def _refuse_hidden_names(
                 if construct in ("global", "nonlocal")
                 else "Write the code out, so that what it reads and writes can be seen."
             )
-            raise error(
+            raise ConversionError.at(
                 notebook,
                 cell.cell,
                 node.lineno,
@@ -344,9 +346,9 @@ def changed_parameters(
     scope = analysis.Scope()
     for statement in definition.body:
         for event in analysis.analyze(statement, scope).events:
-            if event.kind == "mutate" and event.name in names and event.name not in rebound:
+            if event.kind == EventKind.MUTATE and event.name in names and event.name not in rebound:
                 changed.add(event.name)
-            elif event.kind in ("bind", "alias", "element", "unbind"):
+            elif event.kind in BINDING:
                 rebound.add(event.name)
     found = [(position, name) for position, name in enumerate(names) if name in changed]
     return tuple((-1, name) if name in needs else (p, name) for p, name in found)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab2prod.convert.analysis import Effect
 from lab2prod.convert.assumptions import Boundary, boundaries, static_assumptions
-from lab2prod.convert.cells import Unit, error, split_notebook
+from lab2prod.convert.cells import Unit, split_notebook
 from lab2prod.convert.flow import Obj, UnitFlow, trace_flow
 from lab2prod.convert.module import ModuleCode
 from lab2prod.convert.naming import Naming
 from lab2prod.convert.steps import Drop, UnitCode, render_unit, select_code
+from lab2prod.errors import ConversionError
 from lab2prod.notebook import Notebook
 
 
@@ -184,7 +186,7 @@ def plan_conversion(
     module, codes = select_code(notebook, split, _relative(notebook, project_path)[1])
     for code in codes:
         if code.has_code and (code.unit.name in module.helpers or code.unit.name in module.modules):
-            raise error(
+            raise ConversionError.at(
                 notebook,
                 code.unit.cells[0].cell,
                 None,
@@ -200,7 +202,7 @@ def plan_conversion(
             code.body = render_unit(code, helpers)
     with_node = [i for i, code in enumerate(codes) if code.has_code]
     if not with_node:
-        raise error(
+        raise ConversionError.at(
             notebook,
             None,
             None,
@@ -219,7 +221,7 @@ def plan_conversion(
         node, node_checks = _node(codes[index], flows[index], naming, versions, module)
         if codes[index].plots and pyplot is not None:
             node = _with_figures(node, naming, pyplot[0], flows)
-        pure = all(s.facts.effect == "none" for s in codes[index].steps if s.facts is not None)
+        pure = all(s.facts.effect == Effect.NONE for s in codes[index].steps if s.facts is not None)
         if not node.outputs and (pure or not node.inputs):
             # Only names existing values (`left = orders`), or touches no data at all (a seed,
             # display options): a node needs inputs or outputs, and this one has no use.

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab2prod.convert import analysis, datasets, files
-from lab2prod.convert.analysis import Facts, Scope
-from lab2prod.convert.cells import ParsedCell, SplitNotebook, Unit, error, slug
+from lab2prod.convert.analysis import Effect, EventKind, Facts, Scope, StatementKind
+from lab2prod.convert.cells import ParsedCell, SplitNotebook, Unit, slug
 from lab2prod.convert.effects import imported_names
 from lab2prod.convert.module import (
     ModuleCode,
@@ -28,20 +28,12 @@ from lab2prod.convert.module import (
     rewrite_helper_uses,
 )
 from lab2prod.convert.source import CellText, tidy
+from lab2prod.errors import ConversionError
 from lab2prod.notebook import Notebook
 
-DROPPABLE = frozenset({"none", "display", "plot", "write"})
+DROPPABLE = frozenset({Effect.NONE, Effect.DISPLAY, Effect.PLOT, Effect.WRITE})
 SKIP_PLOTS_TAG = "skip-plots"
 """The tag of a cell whose plots nobody wants: they are left out, as display code is."""
-_REASONS = {
-    "none": "display only",
-    "display": "output",
-    "plot": "plot",
-    "write": "file write (a pipeline saves through its catalog)",
-    "magic": "IPython magic",
-    "shell": "shell escape",
-    "help": "IPython help",
-}
 
 
 @dataclass(frozen=True)
@@ -209,8 +201,10 @@ def select_code(
                     continue
                 facts = analysis.analyze(statement, scope)
                 _refuse_unsupported(notebook, cell, facts)
-                if facts.effect == "write" and _writes_local_file(statement, scope, code, module):
-                    facts.effect = "effect"  # read back in this section: the node writes it
+                if facts.effect == Effect.WRITE and _writes_local_file(
+                    statement, scope, code, module
+                ):
+                    facts.effect = Effect.EFFECT  # read back in this section: the node writes it
                 read = _catalog_read(
                     notebook, cell, statement, facts, scope, taken, code, module, written
                 )
@@ -247,7 +241,7 @@ def _refuse_unsupported(notebook: Notebook, cell: ParsedCell, facts: Facts) -> N
             found.construct,
             "Write the code out, so that what it reads and writes can be seen statically.",
         )
-        raise error(
+        raise ConversionError.at(
             notebook,
             cell.cell,
             found.line,
@@ -278,7 +272,7 @@ def _catalog_read(
         try:
             read = None if kernel else datasets.literal_read(call, scope.modules)
         except datasets.ReadArgumentError as exc:
-            raise error(
+            raise ConversionError.at(
                 notebook,
                 cell.cell,
                 call.lineno,
@@ -390,9 +384,10 @@ def _write_facts(write: files.FileWrite, statement: ast.stmt, scope: Scope) -> F
             node.lineno = node.end_lineno = statement.lineno  # type: ignore[attr-defined]
     facts = analysis.analyze(assignment, scope)
     facts.events = [
-        analysis.Event("bind", e.name, e.line) if e.kind == "alias" else e for e in facts.events
+        analysis.Event(EventKind.BIND, e.name, e.line) if e.kind == EventKind.ALIAS else e
+        for e in facts.events
     ]
-    facts.effect = "effect"  # never dropped: the catalog writes the file
+    facts.effect = Effect.EFFECT  # never dropped: the catalog writes the file
     return facts
 
 
@@ -406,7 +401,7 @@ def _change_folder(
 ) -> None:
     """``%cd ..`` or ``os.chdir("..")`` at the top: later literal paths start from there."""
     if not code.unit.setup or not target or "://" in target:
-        raise error(
+        raise ConversionError.at(
             notebook,
             cell.cell,
             line,
@@ -461,7 +456,7 @@ def _prune(codes: list[UnitCode], statements: list[list[Any]], plotting: set[str
         if index == final or _draws_any(statements[index], plotting):
             # The final section's values, and what a section that draws computes, are results.
             for _, _, facts, _ in statements[index]:
-                if facts is not None and facts.effect != "plot":
+                if facts is not None and facts.effect != Effect.PLOT:
                     live |= set(_assigned_names(facts)) | facts.mutates
         steps: list[Step] = []
         shown: list[Step] = []
@@ -494,13 +489,17 @@ def _counts(facts: Facts | None) -> bool:
     if facts is None:
         return False
     return not _droppable(facts, set(), keep_plots=False) or (
-        facts.kind == "assign" and facts.effect != "plot"
+        facts.kind == StatementKind.ASSIGN and facts.effect != Effect.PLOT
     )
 
 
 def _shows(facts: Facts) -> bool:
     """Whether a dropped statement shows values: ``print(x)``, ``display(df)``, a bare ``x``."""
-    return facts.kind == "expr" and facts.effect in ("display", "none") and not facts.children
+    return (
+        facts.kind == StatementKind.EXPR
+        and facts.effect in (Effect.DISPLAY, Effect.NONE)
+        and not facts.children
+    )
 
 
 def _draws_any(found: list[Any], plotting: set[str]) -> bool:
@@ -509,7 +508,7 @@ def _draws_any(found: list[Any], plotting: set[str]) -> bool:
     def draws(facts: Facts) -> bool:
         calls = any(n.id in plotting for n, _ in facts.helper_uses)
         if not facts.children:
-            return facts.effect == "plot" or calls
+            return facts.effect == Effect.PLOT or calls
         return any(draws(child) for body in facts.children for child in body)
 
     return any(
@@ -530,7 +529,7 @@ def _droppable(facts: Facts, live: set[str], *, keep_plots: bool) -> bool:
         )
     if facts.effect not in DROPPABLE:
         return False
-    if facts.effect == "plot":
+    if facts.effect == Effect.PLOT:
         return not keep_plots and not facts.mutates & live
     return True
 
@@ -542,7 +541,7 @@ def _draws(code: UnitCode, plotting_helpers: set[str]) -> bool:
         if id(facts) in dropped:
             return False
         calls = any(n.id in plotting_helpers for n, _ in facts.helper_uses)
-        if not facts.children and (facts.effect == "plot" or calls):
+        if not facts.children and (facts.effect == Effect.PLOT or calls):
             return True
         return any(draws(child) for body in facts.children for child in body)
 
@@ -566,10 +565,12 @@ def _keep_children(
 
 def _assigned_names(facts: Facts) -> list[str]:
     """Names a top-level assignment binds, not ``_private`` ones."""
-    if facts.kind != "assign":
+    if facts.kind != StatementKind.ASSIGN:
         return []
     return [
-        e.name for e in facts.events if e.kind in ("bind", "alias") and not e.name.startswith("_")
+        e.name
+        for e in facts.events
+        if e.kind in (EventKind.BIND, EventKind.ALIAS) and not e.name.startswith("_")
     ]
 
 
@@ -585,7 +586,7 @@ def _step(cell: ParsedCell, facts: Facts, position: tuple[int, int]) -> Step:
             assigned = (node.targets[0].id, node.value)
     elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
         assigned = (node.target.id, node.value)
-    top = tuple(_assigned_names(facts)) if facts.effect != "plot" else ()
+    top = tuple(_assigned_names(facts)) if facts.effect != Effect.PLOT else ()
     return Step(cell, facts=facts, assigned=assigned, top_binds=top, position=position)
 
 
@@ -593,10 +594,10 @@ def _record_drop(code: UnitCode, cell: ParsedCell, facts: Facts) -> None:
     node = facts.node
     text = ast.get_source_segment(cell.python, node) or ast.unparse(node)
     first = text.strip().splitlines()[0] if text.strip() else ""
-    reason = facts.effect if facts.effect in DROPPABLE else "none"
-    if facts.kind == "assign" and reason == "none":
+    reason = facts.effect if facts.effect in DROPPABLE else Effect.NONE
+    if facts.kind == StatementKind.ASSIGN and reason == Effect.NONE:
         reason = "unused"
-    code.drops.append(Drop(cell.cell.code_number or 0, node.lineno, first, reason))
+    code.drops.append(Drop(cell.cell.code_number or 0, node.lineno, first, str(reason)))
 
 
 def render_unit(code: UnitCode, helpers: dict[str, tuple[str, ...]]) -> str:
