@@ -20,16 +20,17 @@ The tree::
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
      │    └── ModelMismatchError      a packaged model does not fit the code that serves it
-     └── NotebookError              a notebook cannot be read or run; ``exit_code`` per kind
-          ├── NotebookReadError       the file is missing, not JSON, or not nbformat 4  (2)
-          ├── CellExecutionError      a cell raised an exception                        (3)
-          ├── KernelDiedError         the kernel process died (os._exit, crash, OOM)    (4)
-          ├── CellTimeoutError        a cell ran longer than the per-cell timeout       (5)
-          ├── NotebookParameterError  a parameter or input the notebook cannot take     (6)
-          └── MissingRecordError      the notebook did not record a declared output     (7)
+     └── NotebookError              a notebook cannot be read or run   exit code, sweep status
+          ├── NotebookReadError       missing, not JSON, or not nbformat 4  2  error
+          ├── CellExecutionError      a cell raised an exception            3  failed-cell
+          ├── KernelDiedError         the kernel died (os._exit, OOM...)    4  kernel-died
+          ├── CellTimeoutError        a cell ran past the per-cell timeout  5  timeout
+          ├── NotebookParameterError  a parameter or input it cannot take   6  error
+          └── MissingRecordError      it did not record a declared output   7  error
 
 The exit codes are for command-line tools (``kedro notebook run``): a CI job can tell a failing
-cell from a dead kernel, a hang or a typo in a parameter name without reading the log. Every
+cell from a dead kernel, a hang or a typo in a parameter name without reading the log. The
+status and the one-line ``summary()`` are a sweep's row for a run the error stopped. Every
 ``NotebookError`` raised after the kernel started names the partially executed notebook that was
 saved for debugging.
 
@@ -236,16 +237,25 @@ class IntegrityError(Lab2ProdError, ValueError):
 class NotebookError(Lab2ProdError):
     """A notebook could not be read or run to completion.
 
+    Each kind of failure says, on its class, how a command and a sweep report it: a new kind is
+    one class here (and its test), nothing elsewhere.
+
     Attributes:
         notebook: The notebook's path, as the caller gave it.
         exit_code: The process exit code a command-line tool should use for this kind of failure.
+        status: A sweep's status for a run this stopped (``summary.csv``'s ``status`` column).
     """
 
     exit_code: int = 1
+    status: str = "error"
 
     def __init__(self, message: str, *, notebook: str) -> None:
         super().__init__(message)
         self.notebook = notebook
+
+    def summary(self) -> str:
+        """What went wrong in one line, without the traceback (a sweep's ``error`` column)."""
+        return one_line(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields do not survive the default exception pickling, and Kedro's
@@ -310,6 +320,7 @@ class CellExecutionError(_ExecutionFailure):
     """
 
     exit_code = 3
+    status = "failed-cell"
 
     def __init__(
         self,
@@ -333,6 +344,13 @@ class CellExecutionError(_ExecutionFailure):
         self.evalue = evalue
         self.traceback = traceback
 
+    def summary(self) -> str:
+        where = _cell(self.cell_index, "an injected cell")
+        if self.line_number is not None:
+            where += f", line {self.line_number}"
+        evalue = self.evalue.strip().splitlines()
+        return f"{self.ename}: {evalue[0] if evalue else ''} ({where})"
+
 
 class KernelDiedError(_ExecutionFailure, RuntimeError):
     """The kernel process died while a cell ran: ``os._exit``, a crash, the OOM killer.
@@ -343,6 +361,10 @@ class KernelDiedError(_ExecutionFailure, RuntimeError):
     """
 
     exit_code = 4
+    status = "kernel-died"
+
+    def summary(self) -> str:
+        return f"the kernel died ({_cell(self.cell_index, 'before running any cell')})"
 
 
 class CellTimeoutError(_ExecutionFailure, TimeoutError):
@@ -355,6 +377,7 @@ class CellTimeoutError(_ExecutionFailure, TimeoutError):
     """
 
     exit_code = 5
+    status = "timeout"
 
     def __init__(
         self,
@@ -367,6 +390,12 @@ class CellTimeoutError(_ExecutionFailure, TimeoutError):
     ) -> None:
         super().__init__(message, notebook=notebook, cell_index=cell_index, saved=saved)
         self.timeout = timeout
+
+    def summary(self) -> str:
+        where = _cell(self.cell_index, "an injected cell")
+        if not self.timeout:
+            return f"the output of {where} never arrived"
+        return f"{where} ran past the {self.timeout:g} s per-cell timeout"
 
 
 class MissingRecordError(NotebookError, KeyError):
@@ -387,6 +416,16 @@ class MissingRecordError(NotebookError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its message; this is a sentence, not a key.
         return str(self.args[0])
+
+
+def one_line(error: BaseException) -> str:
+    """An error in one line: its class and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _cell(index: int | None, otherwise: str) -> str:
+    return otherwise if index is None else f"code cell {index}"
 
 
 def _restore_error(cls: type[NotebookError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:

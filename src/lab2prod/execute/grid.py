@@ -11,10 +11,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from lab2prod.execute.summary import format_value
+from lab2prod.execute.results import Run, format_value
 
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -22,18 +21,7 @@ _NULL = frozenset({"null", "Null", "NULL", "~", "None"})
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+-]")
 _MAX_NAME = 80
 
-
-@dataclass(frozen=True)
-class Run:
-    """One planned run of a sweep.
-
-    Attributes:
-        name: Its folder's name, from the values that set it apart (filesystem-safe, unique).
-        parameters: Every parameter it passes, by name.
-    """
-
-    name: str
-    parameters: dict[str, Any]
+__all__ = ["Run", "expand_grid", "parse_grid", "parse_parameters", "parse_value"]
 
 
 def parse_value(text: str) -> Any:

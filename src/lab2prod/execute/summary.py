@@ -22,19 +22,12 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lab2prod.execute.results import OK, RunResult, format_value
 from lab2prod.io import write_text_atomic
 
-if TYPE_CHECKING:
-    from lab2prod.execute.sweep import RunResult
-
 _CELL_WIDTH = 24
-
-
-def is_scalar(value: Any) -> bool:
-    """Whether a record is a number, string, bool or None: a value that fits in a table cell."""
-    return value is None or isinstance(value, str | int | float | bool)
 
 
 def rows(results: Sequence[RunResult], output_dir: Path) -> list[dict[str, Any]]:
@@ -134,16 +127,11 @@ def render_records(result: RunResult, folder: str) -> str:
 
 def render_failures(results: Sequence[RunResult]) -> str:
     """One line per failed run: its name, status and what went wrong."""
-    failed = [result for result in results if result.status != "ok"]
+    failed = [result for result in results if result.status != OK]
     width = max((len(result.run.name) for result in failed), default=0)
     return "\n".join(
         f"  {result.run.name.ljust(width)}  {result.status}: {result.error}" for result in failed
     )
-
-
-def format_value(value: Any) -> str:
-    """A value as text for a name or a cell: strings as they are, others as Python writes them."""
-    return value if isinstance(value, str) else repr(value)
 
 
 def _csv(runs: list[dict[str, Any]]) -> str:

@@ -22,96 +22,19 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab2prod import threadpools
-from lab2prod.errors import (
-    CellExecutionError,
-    CellTimeoutError,
-    KernelDiedError,
-    NotebookError,
-    NotebookParameterError,
-)
+from lab2prod.errors import NotebookError, NotebookParameterError
 from lab2prod.execute import summary, values
-from lab2prod.execute.grid import Run, expand_grid, parse_grid, parse_parameters
+from lab2prod.execute.grid import expand_grid, parse_grid, parse_parameters
+from lab2prod.execute.results import OK, Run, RunResult, SweepResult, is_scalar
 from lab2prod.notebook import Notebook, check_declared, read_notebook
 
 logger = logging.getLogger(__name__)
 
-STATUSES = {
-    CellExecutionError: "failed-cell",
-    KernelDiedError: "kernel-died",
-    CellTimeoutError: "timeout",
-}
-"""A run's status by the error that stopped it; ``"ok"`` without one, ``"error"`` otherwise."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How one run of a sweep went.
-
-    Attributes:
-        run: The run.
-        status: ``ok``, ``failed-cell``, ``kernel-died``, ``timeout`` or ``error``.
-        records: The values the notebook recorded that are numbers, strings, bools or None.
-            Empty for a failed run (what it recorded before failing stays in ``records/``).
-        record_files: Every other record (a list, dict, DataFrame or figure) by name: the path
-            of its file, relative to the sweep's output directory.
-        duration: Wall time of the run in seconds, kernel start and HTML included.
-        notebook: The executed (or partially executed) notebook, or ``None`` if none was saved.
-        error: What went wrong, in one line; ``None`` for ``ok``.
-        exception: The error that stopped the run, ``None`` for ``ok``.
-    """
-
-    run: Run
-    status: str
-    records: dict[str, Any] = field(default_factory=dict)
-    record_files: dict[str, str] = field(default_factory=dict)
-    duration: float = 0.0
-    notebook: Path | None = None
-    error: str | None = None
-    exception: BaseException | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """0 for ``ok``; the error's ``exit_code`` for a ``NotebookError``; 1 otherwise."""
-        if self.exception is None:
-            return 0
-        return getattr(self.exception, "exit_code", 1)
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """Every run of a sweep, in the planned order, and where their summary was written.
-
-    Attributes:
-        notebook: The notebook that was run.
-        output_dir: The folder holding a folder per run and the summary files.
-        results: One result per run, in the planned order.
-        summary_csv: ``<output_dir>/summary.csv``.
-        summary_json: ``<output_dir>/summary.json``.
-        duration: Wall time of the whole sweep, in seconds.
-    """
-
-    notebook: Path
-    output_dir: Path
-    results: list[RunResult]
-    summary_csv: Path
-    summary_json: Path
-    duration: float
-
-    @property
-    def failed(self) -> list[RunResult]:
-        """The runs whose status is not ``ok``."""
-        return [result for result in self.results if result.status != "ok"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every run succeeded; the failures' exit code when they share one; else 1."""
-        codes = {result.exit_code for result in self.failed}
-        return codes.pop() if len(codes) == 1 else (1 if codes else 0)
+__all__ = ["RunResult", "SweepResult", "plan_sweep", "run_sweep"]
 
 
 def plan_sweep(
@@ -216,25 +139,6 @@ def run_sweep(
     return SweepResult(path, output_dir, results, csv_path, json_path, duration)
 
 
-def describe(error: BaseException) -> str:
-    """What stopped a run, in one line: the exception and the cell, without the traceback."""
-    if isinstance(error, CellExecutionError):
-        where = _cell(error.cell_index, "an injected cell")
-        if error.line_number is not None:
-            where += f", line {error.line_number}"
-        evalue = error.evalue.strip().splitlines()
-        return f"{error.ename}: {evalue[0] if evalue else ''} ({where})"
-    if isinstance(error, KernelDiedError):
-        return f"the kernel died ({_cell(error.cell_index, 'before running any cell')})"
-    if isinstance(error, CellTimeoutError):
-        where = _cell(error.cell_index, "an injected cell")
-        if not error.timeout:
-            return f"the output of {where} never arrived"
-        return f"{where} ran past the {error.timeout:g} s per-cell timeout"
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"
-
-
 def _run_all(
     path: Path,
     runs: Sequence[Run],
@@ -337,10 +241,10 @@ def _execute(
         named = values.split_name(file)
         if named is not None:
             files[named[0]] = file.relative_to(output_dir).as_posix()
-    scalars = {k: v for k, v in executed.records.items() if summary.is_scalar(v)}
+    scalars = {k: v for k, v in executed.records.items() if is_scalar(v)}
     return RunResult(
         run,
-        "ok",
+        OK,
         records=scalars,
         record_files={name: files[name] for name in executed.records if name not in scalars},
         duration=time.perf_counter() - started,
@@ -349,13 +253,11 @@ def _execute(
 
 
 def _failed(run: Run, error: BaseException, started: float, notebook: Path) -> RunResult:
-    return RunResult(
+    return RunResult.failed(
         run,
-        next((s for cls, s in STATUSES.items() if isinstance(error, cls)), "error"),
+        error,
         duration=time.perf_counter() - started,
         notebook=notebook if notebook.exists() else None,
-        error=describe(error),
-        exception=error,
     )
 
 
@@ -376,10 +278,6 @@ def _close_event_loop() -> None:
     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
     asyncio.set_event_loop(None)
-
-
-def _cell(index: int | None, otherwise: str) -> str:
-    return otherwise if index is None else f"code cell {index}"
 
 
 def _progress_bar(total: int, description: str) -> Any:

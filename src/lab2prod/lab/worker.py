@@ -110,7 +110,7 @@ def run(request: dict[str, Any], emit: Emit) -> int:
     from kedro.io.core import generate_timestamp
 
     from lab2prod.errors import NotebookError
-    from lab2prod.execute.summary import format_value
+    from lab2prod.execute.results import format_value
     from lab2prod.execute.sweep import plan_sweep, run_sweep
     from lab2prod.notebook import read_notebook
 

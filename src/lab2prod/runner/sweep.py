@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lab2prod.errors import ClusterConfigError
 
 if TYPE_CHECKING:
-    from lab2prod.execute.grid import Run
-    from lab2prod.execute.sweep import RunResult
+    from lab2prod.execute.results import Run, RunResult
 
 LOCAL = "local"
 """``--cluster local``: a ``LocalCluster`` of ``--workers`` processes on this machine."""
