@@ -355,6 +355,13 @@ def _project(metadata: ProjectMetadata) -> Any:
     return Project(root, metadata.package_name, _relative(Path(metadata.source_dir), root))
 
 
+def _close(name: str, candidates: Any) -> str:
+    from lab2prod.errors import did_you_mean
+
+    hint = did_you_mean(name, candidates)
+    return f"; {hint}" if hint else ""
+
+
 def _exit_with(message: str, exit_code: int) -> click.ClickException:
     error = click.ClickException(message)
     error.exit_code = exit_code
@@ -378,19 +385,12 @@ def _load(catalog: DataCatalog, dataset: str) -> Any:
 
     if dataset not in catalog:
         raise click.ClickException(
-            f"No dataset '{dataset}' in the catalog{_did_you_mean(dataset, list(catalog))}."
+            f"No dataset '{dataset}' in the catalog{_close(dataset, catalog)}."
         )
     try:
         return catalog.get(dataset).load()
     except DatasetError as exc:
         raise click.ClickException(f"Cannot load '{dataset}': {exc}") from exc
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, candidates, n=3)
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -40,6 +40,7 @@ programs that handle it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -416,6 +417,32 @@ class MissingRecordError(NotebookError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its message; this is a sentence, not a key.
         return str(self.args[0])
+
+
+def did_you_mean(
+    name: str,
+    candidates: Iterable[str],
+    *,
+    n: int = 3,
+    cutoff: float = 0.6,
+    sentence: bool = False,
+    code: bool = False,
+) -> str:
+    """The "did you mean" of a message about a mistyped name, or ``""`` when nothing is close.
+
+    Every message says it the same way: ``did you mean 'transactions'?``, or ``did you mean
+    'a' or 'b'?`` (``difflib``'s closest ``n``, best first); with ``sentence``, capitalized to
+    start a sentence; with ``code``, the names in backticks, as conversion messages write every
+    name of the notebook's code. The caller places it: ``f"{name!r} ({hint})"``, ``f"...; {hint}"``.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    names = " or ".join(f"`{c}`" if code else repr(c) for c in close)
+    hint = f"did you mean {names}?"
+    return hint[0].upper() + hint[1:] if sentence else hint
 
 
 def one_line(error: BaseException) -> str:

@@ -11,7 +11,6 @@ JupyterLab writes.
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from lab2prod.errors import NotebookParameterError, NotebookReadError
+from lab2prod.errors import NotebookParameterError, NotebookReadError, did_you_mean
 from lab2prod.magics import IPythonLine, split_ipython
 
 __all__ = [
@@ -309,9 +308,7 @@ def check_declared(notebook: Notebook, names: Iterable[str], *, kind: str = "par
         return
     hints = []
     for name in unknown:
-        close = difflib.get_close_matches(name, declared, n=3)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "no close match"
-        hints.append(f"'{name}' ({hint})")
+        hints.append(f"'{name}' ({did_you_mean(name, declared) or 'no close match'})")
     raise NotebookParameterError(
         f"{notebook.path} does not declare the {kind}{'s' if len(unknown) > 1 else ''} "
         f"{', '.join(hints)} in its parameters cell (code cell {cell.code_number}), which "

@@ -24,14 +24,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, is_dataclass
-from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from kedro.framework.hooks import hook_impl
 
-from lab2prod.errors import TrackingError
+from lab2prod.errors import TrackingError, did_you_mean
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
@@ -248,8 +247,8 @@ def _catalog_roles(pipeline: Pipeline, catalog: CatalogProtocol) -> dict[str, fr
         asked = _asked_roles(dataset) if dataset is not None else ()
         for role in asked:
             if role not in ROLES:
-                close = get_close_matches(str(role), ROLES, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(str(role), ROLES, n=1)
+                hint = f" ({hint})" if hint else ""
                 raise TrackingError(
                     f"Catalog entry '{name}' asks metadata.lab2prod.mlflow for {role!r}{hint}; "
                     f"it may ask for {' and/or '.join(map(repr, ROLES))}",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lab2prod.contracts.report import VALIDATION_REPORT_DIR, summary, write_failure_cases
+from lab2prod.errors import did_you_mean
 
 if TYPE_CHECKING:
     from kedro.io import DataCatalog
@@ -62,8 +62,8 @@ def check_datasets(
     results = []
     for name in names:
         if name not in catalog:
-            close = difflib.get_close_matches(name, list(catalog), n=3)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
+            hint = did_you_mean(name, catalog)
+            hint = f"; {hint}" if hint else "."
             results.append(CheckResult(name, "errored", f"not in the catalog{hint}"))
             continue
         dataset = catalog.get(name)  # materialises factory entries and their validator specs

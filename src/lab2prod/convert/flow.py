@@ -9,7 +9,6 @@ the unit that created or changed it, and a reader reads the version current when
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from lab2prod.convert.cells import ParsedCell
 from lab2prod.convert.effects import BUILTIN_NAMES
 from lab2prod.convert.files import FileWrite
 from lab2prod.convert.steps import CatalogRead, ModuleCode, Step, UnitCode
-from lab2prod.errors import ConversionError
+from lab2prod.errors import ConversionError, did_you_mean
 from lab2prod.notebook import Notebook
 
 EXTERNAL = -1
@@ -306,8 +305,8 @@ def _undefined(
                     f"{step.cell.cell.code_number}, further down. Move the definition up: a "
                     "pipeline runs the notebook's code top to bottom.",
                 )
-    close = difflib.get_close_matches(name, list(local), n=3)
-    hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+    hint = did_you_mean(name, local, sentence=True, code=True)
+    hint = f" {hint}" if hint else ""
     if name == "catalog":
         hint = (
             " `catalog` from `%load_ext kedro.ipython` is converted only in "

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab2prod.errors import ConversionError, GeneratedPipelineError
+from lab2prod.errors import ConversionError, GeneratedPipelineError, did_you_mean
 
 if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
@@ -264,11 +264,9 @@ def _loader_settings(project: Project) -> tuple[type, dict[str, Any]]:
 
 def _undeclared(plan: Any, name: str, declared: list[str]) -> ConversionError:
     """A dataset the notebook loads from the project's catalog, which does not declare it."""
-    import difflib
-
     variable, cell, line, text = plan.loads[name]
-    close = difflib.get_close_matches(name, declared, n=3)
-    hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+    hint = did_you_mean(name, declared, sentence=True, code=True)
+    hint = f" {hint}" if hint else ""
     return ConversionError(
         f"{plan.notebook}, code cell {cell}, line {line}: `{variable}` reads the dataset "
         f"`{name}` (`{text}`), which no section makes and the project's catalog does not "

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from lab2prod.errors import MonitoringError
+from lab2prod.errors import MonitoringError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -258,10 +258,8 @@ class ReferenceProfile:
         for column in self.columns:
             if column.name == name:
                 return column
-        from difflib import get_close_matches
-
-        close = get_close_matches(name, [c.name for c in self.columns], n=2)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(name, [c.name for c in self.columns], n=2)
+        hint = f"; {hint}" if hint else ""
         raise MonitoringError(f"Column {name!r} is not in the reference profile{hint}", column=name)
 
     @property

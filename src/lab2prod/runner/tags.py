@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
-from lab2prod.errors import ClusterConfigError
+from lab2prod.errors import ClusterConfigError, did_you_mean
 
 if TYPE_CHECKING:
     from kedro.pipeline.node import Node
@@ -65,8 +64,8 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
         elif match := _RESOURCE.fullmatch(tag):
             resources[match["name"]] = _amount(match["amount"], tag, node)
         else:
-            close = get_close_matches(tag, _EXAMPLES, n=1, cutoff=0.5)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(tag, _EXAMPLES, n=1, cutoff=0.5, sentence=True)
+            hint = f" {hint}" if hint else ""
             raise ClusterConfigError(
                 f"Node '{node.name}' has the tag '{tag}', which Dask cannot read.{hint} "
                 "Tags starting with 'dask.' are 'dask.retries-N' and "

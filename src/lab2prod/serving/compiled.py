@@ -11,10 +11,9 @@ calls, so serving computes exactly what training computed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
-from lab2prod.errors import PipelineCompileError
+from lab2prod.errors import PipelineCompileError, did_you_mean
 
 if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
@@ -142,8 +141,8 @@ def _check_known(kind: str, names: list[str], known: set[str]) -> None:
         return
     hints = []
     for name in unknown:
-        close = get_close_matches(name, sorted(known), n=1)
-        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        hint = did_you_mean(name, sorted(known), n=1)
+        hints.append(f"{name!r} ({hint})" if hint else repr(name))
     raise PipelineCompileError(
         f"The pipeline has no {kind} {', '.join(hints)}; its {kind}s are {sorted(known)}",
         unknown=unknown,

@@ -24,7 +24,6 @@ the run names the model (tag ``bentoml.model_tag``). mlflow is never imported to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from difflib import get_close_matches
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 from kedro.io import AbstractDataset, Version
 
 from lab2prod import tracking
-from lab2prod.errors import PackageError
+from lab2prod.errors import PackageError, did_you_mean
 from lab2prod.serving import provenance
 from lab2prod.serving.package import RESERVED_METADATA, ModelPackage, read_package, write_package
 
@@ -139,8 +138,8 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
             )
         for key in data:
             if key not in _PACKAGE_KEYS:
-                close = get_close_matches(key, _PACKAGE_KEYS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(key, _PACKAGE_KEYS, n=1)
+                hint = f" ({hint})" if hint else ""
                 raise PackageError(
                     f"Unknown package key {key!r}{hint}; the keys are {list(_PACKAGE_KEYS)}",
                     key=key,
