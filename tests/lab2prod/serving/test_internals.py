@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from importlib.metadata import version
+from pathlib import Path
 
 import bentoml
 import yaml
@@ -156,3 +157,17 @@ def test_a_connection_whose_head_never_ends_is_closed_after_the_timeout():
         internals.limit_request_head_time(30)
     assert slow is True
     assert complete is False
+
+
+def test_no_other_module_of_lab2prod_uses_bentomls_private_api():
+    """A BentoML upgrade has one module to revisit: no other module names ``bentoml._internal``
+    (imported, or as a logger or module name in a string)."""
+    import lab2prod
+
+    package = Path(lab2prod.__file__).parent
+    users = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "bentoml._internal" in path.read_text(encoding="utf-8")
+    )
+    assert users == ["serving/internals.py"]
