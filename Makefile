@@ -101,9 +101,12 @@ smoke: install
 bento: install
 	$(VENV_BIN)/bentoml build
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]): the layers of the
+# framework and the example (docs/architecture.md), checked by import-linter.
 lint: install
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/ruff format --check .
+	$(VENV_BIN)/lint-imports
 
 benchmark: install
 	$(VENV_BIN)/python benchmarks/pipeline_scale.py $(ARGS)
