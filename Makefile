@@ -15,7 +15,7 @@ EXTRAS ?=
 # `make smoke`: the whole default pipeline on small data, as CI runs it.
 SMOKE_PARAMS := data_generation.n_transactions=40000,data_generation.n_customers=1500,data_generation.n_merchants=300
 
-.PHONY: install test-tools benchmark-tools labextension run test notebook-check smoke bento lint benchmark clean
+.PHONY: install test-tools benchmark-tools labextension run test notebook-check smoke bento lint benchmark corpus clean
 
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
@@ -110,6 +110,20 @@ lint: install
 
 benchmark: install
 	$(VENV_BIN)/python benchmarks/pipeline_scale.py $(ARGS)
+
+# `make corpus`: other people's examples (benchmarks/corpus/corpus.toml) converted, run and compared
+# with their notebooks. Their packages go into .tools/corpus: the project's locked environment
+# plus the pinned packages of the list, installed under the lock's versions (never in uv.lock).
+CORPUS_ENV := .tools/corpus
+$(CORPUS_ENV)/.installed: pyproject.toml uv.lock benchmarks/corpus/corpus.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(CORPUS_ENV) $(UV) sync --frozen --python 3.11
+	$(UV) export --frozen --no-hashes --no-emit-project --quiet -o $(CORPUS_ENV)/constraints.txt
+	$(UV) pip install --quiet --python $(CORPUS_ENV)/bin/python -c $(CORPUS_ENV)/constraints.txt \
+	  $$($(PYTHON) benchmarks/corpus/run.py --requirements)
+	@touch $@
+
+corpus: $(CORPUS_ENV)/.installed
+	nice -n 10 $(CORPUS_ENV)/bin/python benchmarks/corpus/run.py $(ARGS)
 
 clean:
 	rm -rf .venv .tools labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo src/lab2prod/lab/labextension

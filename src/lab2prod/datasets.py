@@ -12,7 +12,8 @@ a pandas DataFrame or Series that parquet keeps   ``<filepath>.parquet`` (index,
 a numpy array of numbers, bools, dates, strings   ``<filepath>.npy`` (no pickle)
 numbers, strings, bools, None, lists and dicts    ``<filepath>.json`` (numpy scalars as numbers)
 of them with string keys, that JSON gives back
-anything else                                     ``<filepath>.pkl``
+anything else                                     ``<filepath>.pkl`` (cloudpickle for what pickle
+                                                  cannot keep by reference: local functions)
 ================================================  ==========================================
 
 Both work on any ``fsspec`` filesystem, as kedro-datasets' datasets do. They import numpy and
@@ -162,6 +163,15 @@ def encode(value: Any) -> tuple[str, bytes]:
             return found
     try:
         return ".pkl", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        pass
+    # A function or class defined inside a function (a closure, an lmfit composite model's
+    # model function) cannot be pickled by reference; cloudpickle keeps it by value, in a file
+    # that pickle loads (with cloudpickle installed).
+    import cloudpickle
+
+    try:
+        return ".pkl", cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise DatasetError(
             f"Cannot save a value of type {type(value).__module__}.{type(value).__qualname__}: "

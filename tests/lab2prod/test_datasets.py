@@ -72,6 +72,22 @@ def test_a_value_nothing_can_hold_is_a_clear_error(tmp_path: Path):
     assert not list(tmp_path.iterdir())
 
 
+def _scaled_by(factor: float) -> Any:
+    def scale(x: float) -> float:
+        return factor * x
+
+    return scale
+
+
+def test_a_value_holding_a_local_function_is_pickled_by_value(tmp_path: Path):
+    """A model holding a function defined inside a function (as lmfit's composite models do)."""
+    dataset = ValueDataset(filepath=str(tmp_path / "value"))
+    dataset.save({"model": _scaled_by(3.0), "name": "triple"})
+    loaded = dataset.load()
+    assert [p.name for p in tmp_path.iterdir()] == ["value.pkl"]
+    assert (loaded["model"](2.0), loaded["name"]) == (6.0, "triple")
+
+
 def test_loading_before_any_save_names_the_files_looked_for(tmp_path: Path):
     """No file yet: the error lists the names it looked for."""
     with pytest.raises(DatasetError, match=r"value\.parquet, value\.npy, value\.json, value\.pkl"):

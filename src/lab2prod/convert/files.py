@@ -287,3 +287,41 @@ def variable_for(path: str, taken: set[str]) -> str:
         number += 1
     taken.add(f"{base}_file_{number}")
     return f"{base}_file_{number}"
+
+
+@dataclass(frozen=True)
+class KeptPaths:
+    """Literal paths in code a node keeps (``np.loadtxt("peaks.dat")``, ``open(...)``, a library's
+    own reader): the notebook's, relative to its working folder, while every node runs from the
+    project root. A string naming a file or folder that exists from the working folder, and not
+    from the project root, is rewritten to its path from the project root."""
+
+    root: Path | None
+    folder: str
+
+    def rewritten(self, value: str) -> str | None:
+        """The path from the project root, or ``None`` to leave ``value`` as it is."""
+        if self.root is None or self.folder in ("", ".") or not _looks_like_path(value):
+            return None
+        if (self.root / value).exists() or not (self.root / self.folder / value).exists():
+            return None
+        return project_path(value, self.folder)
+
+
+def _looks_like_path(value: str) -> bool:
+    return (
+        0 < len(value) < 260
+        and "\n" not in value
+        and "://" not in value
+        and not value.startswith(("/", "~"))
+        and ("." in value or "/" in value)
+    )
+
+
+def project_root(notebook: Path, folder: str) -> Path | None:
+    """The project root, from the notebook's path and its folder relative to the root."""
+    here = Path(notebook).resolve().parent
+    parts = [part for part in Path(folder).parts if part != "."]
+    if ".." in parts or len(parts) >= len(here.parts):
+        return None
+    return here.parents[len(parts) - 1] if parts else here

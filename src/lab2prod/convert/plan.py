@@ -272,7 +272,9 @@ def _all_results(
     """
     found: list[tuple[Obj, int]] = []
     for index in with_node:
-        candidates = list(flows[index].shown)
+        # A value shown and then rebound in its own section (`out = fit(); print(out); out =
+        # fit()`) is held by no name when the section ends, in the notebook as in the node.
+        candidates = [e for e in flows[index].shown if _held(flows[index], e[0])]
         # A file the notebook writes is written by `kedro run`, whether anything reads it.
         candidates += [(o, 0) for o in flows[index].created if o.write is not None]
         if codes[index].final or codes[index].plots:
@@ -302,6 +304,11 @@ def _unread(code: UnitCode, flow: UnitFlow) -> list[tuple[Obj, int]]:
             if entry not in found:
                 found.append(entry)
     return found
+
+
+def _held(flow: UnitFlow, obj: Obj) -> bool:
+    """Whether a name of the unit holds ``obj`` when it ends (as ``_variable`` looks it up)."""
+    return any(o is obj and (n in flow.bound or n in flow.inputs) for n, o in flow.env_end.items())
 
 
 def _results(flow: UnitFlow, unit: int) -> list[tuple[Obj, int]]:

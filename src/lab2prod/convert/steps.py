@@ -14,6 +14,7 @@ edited in place (``source.CellText``), so comments survive.
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,8 @@ class UnitCode:
             go to module level, and they make those names modules again in the flow.
         kept_imports: Positions of imports that stay in the node's code too: they rebind a
             name the node holds as a variable before them.
+        paths: Where the unit's literal paths start, to write those of kept code from the
+            project root (``files.KeptPaths``).
     """
 
     unit: Unit
@@ -123,6 +126,7 @@ class UnitCode:
     final: bool = False
     imports: list[tuple[tuple[int, int], tuple[str, ...]]] = field(default_factory=list)
     kept_imports: set[tuple[int, int]] = field(default_factory=set)
+    paths: files.KeptPaths | None = None
 
     @property
     def has_code(self) -> bool:
@@ -212,10 +216,56 @@ def select_code(
         statements.append(found)
     plotting = {name for name, helper in module.helpers.items() if helper.plots}
     _prune(codes, statements, plotting)
+    paths = files.KeptPaths(files.project_root(notebook.path, folder), module.folder)
     for code in codes:
         code.plots = _draws(code, plotting)
+        code.paths = paths
         code.body = render_unit(code, scope.helpers)
     return module, codes
+
+
+def _rewrite_paths(text: CellText, facts: Facts, code: UnitCode, paths: files.KeptPaths) -> None:
+    """Kept code's literal paths from the project root (``files.KeptPaths``)."""
+    if paths.root is None or paths.folder in ("", "."):
+        return
+    edited = [call for call in ast.walk(facts.node) if id(call) in code.replacements]
+    edited += _dropped_inside(code, facts)
+    formatted = {
+        id(part)
+        for node in ast.walk(facts.node)
+        if isinstance(node, ast.JoinedStr)
+        for part in ast.walk(node)
+    }
+    for node in ast.walk(facts.node):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        if id(node) in formatted or any(_inside(node, other) for other in edited):
+            continue
+        new = paths.rewritten(node.value)
+        if new is not None:
+            text.replace(node, json.dumps(new))  # a plain Python string, in double quotes
+
+
+def _dropped_inside(code: UnitCode, facts: Facts) -> list[ast.AST]:
+    """Statements left out inside a kept compound statement, at any depth."""
+    found: list[ast.AST] = []
+    dropped = code.nested_drops.get(id(facts.node), [])
+    for body in facts.children:
+        for child in body:
+            if child in dropped:
+                found.append(child.node)
+            else:
+                found += _dropped_inside(code, child)
+    return found
+
+
+def _inside(node: ast.AST, outer: ast.AST) -> bool:
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return (outer.lineno, outer.col_offset) <= start and end <= (  # type: ignore[attr-defined]
+        outer.end_lineno,  # type: ignore[attr-defined]
+        outer.end_col_offset,  # type: ignore[attr-defined]
+    )
 
 
 def _bound_names(split: SplitNotebook) -> dict[str, ParsedCell]:
@@ -627,6 +677,8 @@ def render_unit(code: UnitCode, helpers: dict[str, tuple[str, ...]]) -> str:
             facts = step.facts
             assert facts is not None
             _remove_nested(code, text, facts)
+            if code.paths is not None:
+                _rewrite_paths(text, facts, code, code.paths)
             for call in facts.calls:
                 if id(call) in code.replacements:
                     text.replace(call, code.replacements[id(call)])

@@ -10,6 +10,7 @@ their predictions on the data they were fitted on, other values with ``==``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -149,7 +150,8 @@ def verify(
     """
     plan = generated.plan
     records, executed = _run_notebook(project, plan, output_dir, timeout_per_cell)
-    values = run_pipeline(generated, load or catalog_loader(project))
+    with contextlib.chdir(project.path):  # nodes run from the project root, as in `kedro run`
+        values = run_pipeline(generated, load or catalog_loader(project))
     kinds = records.get(KINDS_RECORD, {})
     comparisons = []
     prints = records.get(FINGERPRINTS_RECORD, {})

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from lab2prod.convert.plan import ConversionPlan, NodePlan, plan_conversion
+from lab2prod.convert.project import Project, generate
 from lab2prod.notebook import read_notebook
-from tests.lab2prod.convert.conftest import CONVERTIBLE, CORPUS, PACKAGE
+from tests.lab2prod.convert.conftest import CONVERTIBLE, CORPUS, PACKAGE, make_corpus_project
 
 
 def plan(stem: str, existing: dict | None = None) -> ConversionPlan:
@@ -525,3 +526,20 @@ def test_a_value_kept_for_its_effect_that_nothing_reads_is_a_result(tmp_path: Pa
     )
     assert wiring(node(found, "search")) == ([], ["made.best"])
     assert "made.best" in found.results
+
+
+def test_paths_in_code_kept_as_code_are_written_from_the_project_root(tmp_path: Path):
+    """A file read by a call kept as code opens from the project root, where nodes run."""
+    project = Project.at(make_corpus_project(tmp_path / "project"))
+    found = generate(project, "notebooks/reads_a_file_as_code.ipynb", "reads").plan
+    body = node(found, "load").body
+    assert 'open("data/01_raw/orders.csv")' in body
+    assert 'np.genfromtxt("data/01_raw/orders.csv"' in body
+    assert 'label = f"../data/01_raw/{len(rows)}.csv"' in body  # not a literal path: kept
+
+
+def test_a_value_shown_then_rebound_in_its_section_is_no_result():
+    """`fit` printed, then refitted in the same section: only the value the section ends with."""
+    found = plan("shown_then_rebound")
+    assert wiring(node(found, "fit"))[1] == ["shown_then_rebound.fit"]
+    assert found.results == ("shown_then_rebound.slope",)
