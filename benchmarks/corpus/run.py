@@ -11,13 +11,13 @@ of its own under ``benchmarks/.work/corpus/<example>/``:
    (data it reads): a ``.ipynb`` as it is, a sphinx-gallery script as the gallery's own
    "download notebook" (sphinx-gallery's converter: rST headings become markdown ones), a
    ``# %%`` script with jupytext;
-2. ``kedro notebook convert notebooks/<stem>.ipynb --pipeline <stem>``: refused (and why), or
-   written;
-3. the notebook runs once for the truth (papermill, in its own folder, as in JupyterLab), with
-   the cells ``--verify`` inserts (each checked variable kept at the end of its section) and,
-   around the last section, cells keeping every variable; a notebook that fails by itself is
-   "not executable" and outside the rate. ``--verify``'s comparison then runs on that run: the
-   pipeline node by node (``lab2prod.convert.verify.run_pipeline``), each dataset compared;
+2. ``kedro notebook convert notebooks/<stem>.ipynb --pipeline <stem> --verify``: refused (and
+   why), flagged by ``--verify`` (datasets that differ, changes the pipeline does not follow,
+   the pipeline raising), or written and verified (with the corrections ``--verify`` made);
+3. the notebook runs once more for the truth (papermill, in its own folder, as in JupyterLab),
+   with cells inserted that keep each variable the plan checks at the end of its section and,
+   around the last section, every variable; a notebook that fails by itself is "not
+   executable" and outside the rate;
 4. ``kedro run --pipeline <stem>``, with a hook (``capture_hooks.py``) keeping every node's
    inputs (as the catalog loaded them) and outputs; saved results are loaded back from the
    catalog;
@@ -291,45 +291,27 @@ def last_error(text: str) -> str:
 
 
 def convert(project: Path, notebook: Path, example: Example, log: Path) -> dict[str, Any]:
-    """``kedro notebook convert``: exit code and, when it refused, its message."""
+    """``kedro notebook convert --verify``: exit code, message, what ``--verify`` found."""
     relative = notebook.relative_to(project).as_posix()
     args = [str(BIN / "kedro"), "notebook", "convert", relative, "--pipeline", example.pipeline]
-    code, text = run_command(args, project, log)
-    return {"exit": code, "message": "" if code == 0 else last_error(text)}
-
-
-def verify(project: Path, generated: Any, records: dict[str, Any]) -> tuple[list[str], str | None]:
-    """What ``--verify`` says, on the truth run's records: mismatching datasets, or an error.
-
-    ``lab2prod.convert.verify.verify`` runs the notebook with a capture cell per section and then
-    the pipeline; here the notebook already ran with those cells (``instrument``), so only the
-    pipeline runs, through the same ``run_pipeline``, ``catalog_loader`` and comparison.
-    """
-    from lab2prod.convert.capture import KINDS_RECORD
-    from lab2prod.convert.project import Project
-    from lab2prod.convert.verify import _compare, catalog_loader, run_pipeline
-
-    here = Path.cwd()
-    os.chdir(project)  # as `kedro notebook convert --verify` runs, from the project root
-    try:
-        values = run_pipeline(generated, catalog_loader(Project.at(project)))
-    except Exception as exc:  # whatever the pipeline raises is the finding
-        return [], f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    finally:
-        os.chdir(here)
-    kinds = records.get(KINDS_RECORD, {})
-    mismatches = []
-    for number, check in enumerate(generated.plan.checks):
-        name = f"check_{number}"
-        outcome = _compare(check, kinds.get(name), records, name, values)
-        if outcome.status == "mismatch":
-            mismatches.append(f"{check.dataset}: {outcome.detail}"[:300])
-    return mismatches, None
+    code, text = run_command([*args, "--verify"], project, log)
+    found = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip().startswith(("mismatch ", "unseen "))
+    ]
+    return {
+        "exit": code,
+        "verified": "Verifying:" in text,
+        "message": "" if code == 0 else last_error(text),
+        "findings": found,
+        "corrected": [line.strip() for line in text.splitlines() if "corrected " in line],
+    }
 
 
 def not_results(notebook: Any, cells: Iterable[Any]) -> set[str]:
-    """Names that are no section's results: imported anywhere, or loop, ``with`` or ``except``
-    targets of the section's ``cells``."""
+    """Names that are no section's results: imported anywhere, or bound inside a loop, or as
+    ``with`` or ``except`` targets, in the section's ``cells``."""
     from lab2prod.magics import split_ipython
 
     names: set[str] = set()
@@ -348,14 +330,19 @@ def not_results(notebook: Any, cells: Iterable[Any]) -> set[str]:
             continue
         for node in ast.walk(tree):
             targets: list[ast.AST] = []
-            if isinstance(node, (ast.For, ast.AsyncFor)):
-                targets = [node.target]
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                # What a loop binds is its last round's leftovers, not the section's results.
+                targets = [node]
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 names.add(node.name)
             for target in targets:
-                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+                names |= {
+                    n.id
+                    for n in ast.walk(target)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                }
     return names
 
 
@@ -551,19 +538,19 @@ def one(example: Example, source: Path, folder: Path) -> dict[str, Any]:
     converted = convert(project, notebook, example, logs / "convert.txt")
     facts: dict[str, Any] = {"convert": converted}
     if converted["exit"] is None:
-        return _result(example, Observed(timed_out="kedro notebook convert"), facts, started)
-    generated = (
-        generate(Project.at(project), notebook, example.pipeline)
-        if converted["exit"] == 0
-        else None
-    )
+        seen = Observed(timed_out="kedro notebook convert --verify")
+        return _result(example, seen, facts, started)
+    refused = converted["exit"] == 1 and not converted["verified"]
+    # The files as written: after --verify, with the corrections it recorded.
+    generated = None if refused else generate(Project.at(project), notebook, example.pipeline)
     plan = generated.plan if generated is not None else None
     error, records, read = truth(notebook, plan, folder / "truth")
-    mismatches, verify_error = [], None
+    verify_error = None
+    if converted["verified"] and converted["exit"] != 0 and not converted["findings"]:
+        verify_error = converted["message"]
     run_exit, run_error, found = None, "", {"compared": 0, "differences": [], "skipped": []}
     lost: list[str] = []
-    if error is None and generated is not None:
-        mismatches, verify_error = verify(project, generated, records)
+    if error is None and plan is not None:
         capture = folder / "capture"
         args = [str(BIN / "kedro"), "run", "--pipeline", example.pipeline]
         run_exit, text = run_command(
@@ -579,9 +566,9 @@ def one(example: Example, source: Path, folder: Path) -> dict[str, Any]:
     facts["skipped"] = found["skipped"]
     seen = Observed(
         truth_error=error,
-        convert_exit=converted["exit"],
-        convert_message=converted["message"],
-        verify_mismatches=tuple(mismatches),
+        convert_exit=1 if refused else 0,
+        convert_message=converted["message"] if refused else "",
+        verify_mismatches=tuple(converted["findings"]),
         verify_error=verify_error,
         run_exit=run_exit,
         run_error=run_error,
@@ -704,6 +691,8 @@ def report(results: list[dict[str, Any]], dists: dict[str, Distribution], load: 
 
 
 def _md(text: str) -> str:
+    """A reason for the results page: no path of this machine, no table-breaking characters."""
+    text = re.sub(r"\S*/project/", "", text).replace(str(ROOT), ".")
     return text.replace("|", "\\|").replace("`", "'")[:300]
 
 
