@@ -331,10 +331,10 @@ def check_notebooks(metadata: ProjectMetadata) -> None:
     Regenerates, in memory, every pipeline recorded in conf/base/notebooks.yml and compares it
     with the files on disk; nothing is written. Run it in CI.
     """
-    from lab2prod.convert.sync import RECORD, check_conversions, read_record
+    from lab2prod.convert.sync import LEDGER, check_conversions, read_ledger
 
     project = _project(metadata)
-    recorded = read_record(project)
+    recorded = read_ledger(project)
     problems = check_conversions(project)
     for problem in problems:
         click.echo(problem.render())
@@ -345,7 +345,7 @@ def check_notebooks(metadata: ProjectMetadata) -> None:
             "into the notebook."
         )
         raise SystemExit(1)
-    click.echo(f"{len(recorded)} converted pipeline(s) in sync with their notebooks ({RECORD}).")
+    click.echo(f"{len(recorded)} converted pipeline(s) in sync with their notebooks ({LEDGER}).")
 
 
 def _project(metadata: ProjectMetadata) -> Any:

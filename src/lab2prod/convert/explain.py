@@ -23,7 +23,7 @@ from lab2prod.convert.cells import SKIP_TAG, slug
 from lab2prod.convert.codegen import DROP_REASONS
 from lab2prod.convert.plan import ConversionPlan
 from lab2prod.convert.project import Project, existing_catalog, generate
-from lab2prod.convert.sync import check_conversions, notebook_hash, read_record
+from lab2prod.convert.sync import check_conversions, notebook_hash, read_ledger
 from lab2prod.errors import ConversionError, NotebookError
 from lab2prod.notebook import Notebook, parse_notebook, read_notebook
 
@@ -101,7 +101,7 @@ def default_pipeline(project: Project, notebook: str) -> str:
         project: The project.
         notebook: The notebook, relative to the project root, POSIX style.
     """
-    for pipeline, entry in sorted(read_record(project).items()):
+    for pipeline, entry in sorted(read_ledger(project).items()):
         if entry.get("notebook") == notebook:
             return pipeline
     stem = re.sub(r"^[\d_\-. ]+", "", Path(notebook).stem)
@@ -128,7 +128,7 @@ def sync_state(
     path = _absolute(project, notebook)
     relative = _relative(project, path)
     converted = sorted(
-        name for name, entry in read_record(project).items() if entry.get("notebook") == relative
+        name for name, entry in read_ledger(project).items() if entry.get("notebook") == relative
     )
     state: dict[str, Any] = {"notebook": relative, "pipelines": converted, "problems": []}
     if not converted:
@@ -139,7 +139,7 @@ def sync_state(
         if p.pipeline in converted
     ]
     if content is not None:
-        recorded = read_record(project)
+        recorded = read_ledger(project)
         current = _content_hash(content)
         for name in converted:
             if recorded[name].get("notebook_hash") != current and not any(

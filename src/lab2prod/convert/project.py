@@ -20,8 +20,8 @@ from lab2prod.convert.plan import ConversionPlan, plan_conversion
 from lab2prod.errors import ConversionError
 from lab2prod.notebook import parse_notebook, read_notebook
 
-RECORD = "conf/base/notebooks.yml"
-"""Where conversions are recorded, relative to the project root."""
+LEDGER = "conf/base/notebooks.yml"
+"""The conversion ledger (every conversion, with its hashes), relative to the project root."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,8 @@ def generate(
 
 
 def recorded_mutations(project: Project, pipeline: str) -> list[tuple[str, str]]:
-    """The changes in place ``--verify`` found for a pipeline, from the conversion record."""
-    path = project.path / RECORD
+    """The changes in place ``--verify`` found for a pipeline, from the conversion ledger."""
+    path = project.path / LEDGER
     if not path.is_file():
         return []
     entry = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(pipeline) or {}

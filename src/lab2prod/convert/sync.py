@@ -1,11 +1,11 @@
 """Keeping converted pipelines in sync with their notebooks.
 
-``conf/base/notebooks.yml`` records, for each converted pipeline, its notebook, a hash of the
-notebook's code (cell types, sources and tags: not outputs) and a hash of each generated file.
-``write_conversion`` writes a conversion's files: a file the record says is unedited is
-replaced; a generated file edited since needs ``force``; a hand-written file (no generated
-header) is never replaced. ``check_conversions`` regenerates every recorded pipeline in memory
-and names each file that is stale (its notebook changed) or edited by hand.
+``conf/base/notebooks.yml``, the conversion ledger, holds for each converted pipeline its
+notebook, a hash of the notebook's code (cell types, sources and tags: not outputs) and a hash
+of each generated file. ``write_conversion`` writes a conversion's files: a file the ledger says
+is unedited is replaced; a generated file edited since needs ``force``; a hand-written file (no
+generated header) is never replaced. ``check_conversions`` regenerates every pipeline in the
+ledger in memory and names each file that is stale (its notebook changed) or edited by hand.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 import yaml
 
 from lab2prod.convert.codegen import GENERATED_MARK
-from lab2prod.convert.project import RECORD, Generated, Project, generate
+from lab2prod.convert.project import LEDGER, Generated, Project, generate
 from lab2prod.errors import ConversionError, Lab2ProdError, NotebookError
 from lab2prod.io import write_text_atomic
 from lab2prod.notebook import read_notebook
 
-_RECORD_HEADER = (
+_LEDGER_HEADER = (
     f"# {GENERATED_MARK}: each pipeline converted from a notebook, with hashes of the\n"
     "# notebook's code and of the files generated. `kedro notebook check` compares them.\n"
 )
@@ -67,16 +67,17 @@ def notebook_hash(path: Path) -> str:
     return _hash(json.dumps(code, sort_keys=True))
 
 
-def read_record(project: Project) -> dict[str, Any]:
-    """The recorded conversions, by pipeline (empty when there is no record)."""
-    path = project.path / RECORD
+def read_ledger(project: Project) -> dict[str, Any]:
+    """The conversions in the ledger, by pipeline (empty when there is no ledger)."""
+    path = project.path / LEDGER
     if not path.is_file():
         return {}
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def write_conversion(project: Project, generated: Generated, *, force: bool = False) -> list[str]:
-    """Write a conversion's files and record it; nothing is written if any file is refused.
+    """Write a conversion's files and enter them in the ledger; nothing is written if any file
+    is refused.
 
     Args:
         project: The project.
@@ -91,8 +92,8 @@ def write_conversion(project: Project, generated: Generated, *, force: bool = Fa
             file edited since the last conversion and ``force`` is not given.
     """
     plan = generated.plan
-    record = read_record(project)
-    recorded = record.get(plan.pipeline, {}).get("files", {})
+    ledger = read_ledger(project)
+    recorded = ledger.get(plan.pipeline, {}).get("files", {})
     changed = []
     for relative, text in generated.files.items():
         path = project.path / relative
@@ -119,8 +120,8 @@ def write_conversion(project: Project, generated: Generated, *, force: bool = Fa
         entry["mutations"] = [{"node": unit, "variable": name} for unit, name in plan.mutations]
     if plan.assumptions:
         entry["unproven"] = list(plan.assumptions)
-    record[plan.pipeline] = entry
-    _write_record(project, record)
+    ledger[plan.pipeline] = entry
+    _write_ledger(project, ledger)
     return changed
 
 
@@ -129,11 +130,11 @@ def record_verification(project: Project, pipeline: str, *, unproven: list[str])
 
     Args:
         project: The project.
-        pipeline: The pipeline, recorded by ``write_conversion``.
+        pipeline: The pipeline, entered in the ledger by ``write_conversion``.
         unproven: What the run could not check or found different, one sentence each.
     """
-    record = read_record(project)
-    entry = record.get(pipeline)
+    ledger = read_ledger(project)
+    entry = ledger.get(pipeline)
     if entry is None:
         return
     entry["verified"] = not unproven
@@ -141,23 +142,23 @@ def record_verification(project: Project, pipeline: str, *, unproven: list[str])
         entry["unproven"] = unproven
     else:
         entry.pop("unproven", None)
-    _write_record(project, record)
+    _write_ledger(project, ledger)
 
 
-def _write_record(project: Project, record: dict[str, Any]) -> None:
+def _write_ledger(project: Project, ledger: dict[str, Any]) -> None:
     write_text_atomic(
-        project.path / RECORD, _RECORD_HEADER + yaml.safe_dump(record, sort_keys=True, width=100)
+        project.path / LEDGER, _LEDGER_HEADER + yaml.safe_dump(ledger, sort_keys=True, width=100)
     )
 
 
 def check_conversions(project: Project) -> list[Problem]:
-    """Regenerate every recorded pipeline in memory and compare with the files on disk.
+    """Regenerate every pipeline in the ledger in memory and compare with the files on disk.
 
     Returns:
         Every stale, edited or missing file (empty when all are in sync).
     """
     problems = []
-    for pipeline, entry in sorted(read_record(project).items()):
+    for pipeline, entry in sorted(read_ledger(project).items()):
         notebook = entry.get("notebook", "")
         if not (project.path / notebook).is_file():
             problems.append(Problem(pipeline, notebook, "missing", "the notebook is gone"))
@@ -176,7 +177,7 @@ def check_conversions(project: Project) -> list[Problem]:
             problems.append(
                 Problem(
                     pipeline,
-                    RECORD,
+                    LEDGER,
                     "stale",
                     f"{notebook} changed since it was converted; run `kedro notebook convert "
                     f"{notebook} --pipeline {pipeline}`",

@@ -173,9 +173,9 @@ def _convert(request: dict[str, Any], emit: Emit) -> int:
 def _converted(pipeline: str) -> dict[str, Any]:
     """The pipeline's generated files, as ``conf/base/notebooks.yml`` records them."""
     from lab2prod.convert.project import Project
-    from lab2prod.convert.sync import read_record
+    from lab2prod.convert.sync import read_ledger
 
-    entry = read_record(Project.at(Path.cwd())).get(pipeline, {})
+    entry = read_ledger(Project.at(Path.cwd())).get(pipeline, {})
     return {"pipeline": pipeline, "files": sorted(entry.get("files", {}))}
 
 

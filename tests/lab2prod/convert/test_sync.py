@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lab2prod.convert.project import Project, generate
-from lab2prod.convert.sync import RECORD, check_conversions, notebook_hash, write_conversion
+from lab2prod.convert.sync import LEDGER, check_conversions, notebook_hash, write_conversion
 from lab2prod.errors import ConversionError
 from tests.lab2prod.convert.conftest import make_corpus_project
 
@@ -43,7 +43,7 @@ def test_conversion_writes_every_file_and_records_it(project: Project):
         "tests/pipelines/loops/test_pipeline.py",
     ):
         assert (project.path / relative).is_file(), relative
-    record = yaml.safe_load((project.path / RECORD).read_text())["loops"]
+    record = yaml.safe_load((project.path / LEDGER).read_text())["loops"]
     assert record["notebook"] == "notebooks/loops.ipynb"
     assert record["notebook_hash"] == notebook_hash(project.path / "notebooks/loops.ipynb")
     assert NODES in record["files"]
@@ -59,7 +59,7 @@ def test_check_names_files_stale_after_a_notebook_change(project: Project):
     """Changing the notebook without converting again makes its files stale."""
     edit_notebook(project, "fillna(0.0)", "fillna(1.0)")
     problems = check_conversions(project)
-    assert [(p.kind, p.path) for p in problems] == [("stale", NODES), ("stale", RECORD)]
+    assert [(p.kind, p.path) for p in problems] == [("stale", NODES), ("stale", LEDGER)]
     assert "convert it again" in problems[0].render()
 
 
@@ -111,16 +111,16 @@ def test_the_record_lists_what_is_unproven_and_applies_corrections(project: Proj
 
     stem = "unseen_mutation"
     write_conversion(project, generate(project, f"notebooks/{stem}.ipynb", stem))
-    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    entry = yaml.safe_load((project.path / LEDGER).read_text())[stem]
     assert entry["verified"] is False
     assert any("`scaler` assumed unchanged by `model.fit(" in line for line in entry["unproven"])
     corrected = generate(project, f"notebooks/{stem}.ipynb", stem, mutations=[("fit", "scaler")])
     write_conversion(project, corrected)
-    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    entry = yaml.safe_load((project.path / LEDGER).read_text())[stem]
     assert entry["mutations"] == [{"node": "fit", "variable": "scaler"}]
     again = generate(project, f"notebooks/{stem}.ipynb", stem)
     assert again.files == corrected.files
     assert check_conversions(project) == []
     record_verification(project, stem, unproven=[])
-    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    entry = yaml.safe_load((project.path / LEDGER).read_text())[stem]
     assert entry["verified"] is True and "unproven" not in entry

@@ -103,7 +103,7 @@ def test_every_converted_pipeline_is_found(converted: Project):
 def test_a_change_only_the_run_shows_is_corrected_and_recorded(tmp_path: Path):
     """The scaler fitted inside a pipeline: the run shows it, the plan is corrected, written,
     verified again and recorded; the corrected conversion reproduces the notebook."""
-    from lab2prod.convert.sync import RECORD
+    from lab2prod.convert.sync import LEDGER
 
     project = Project.at(make_corpus_project(tmp_path / "project"))
     stem = "unseen_mutation"
@@ -114,7 +114,7 @@ def test_a_change_only_the_run_shows_is_corrected_and_recorded(tmp_path: Path):
     assert generated.plan.mutations == (("fit", "scaler"),)
     assert outcome.mismatches == [] and outcome.unseen == [], outcome.render()
     assert "unseen_mutation.scaler_fit" in [c.dataset for c in outcome.comparisons]
-    entry = yaml.safe_load((project.path / RECORD).read_text())[stem]
+    entry = yaml.safe_load((project.path / LEDGER).read_text())[stem]
     assert entry["mutations"] == [{"node": "fit", "variable": "scaler"}]
     fit = next(n for n in generated.plan.nodes if n.name == "fit")
     assert "scaler" in fit.copies
