@@ -51,6 +51,14 @@ def test_convert_writes_the_pipeline_and_says_how_to_run_it(project: ProjectMeta
     assert "unchanged  src/corpus/pipelines/loops/nodes.py" in again.output
 
 
+def test_convert_without_verify_says_what_is_unproven(project: ProjectMetadata):
+    """A plain convert names each place the plan assumes an object unchanged without knowing."""
+    result = notebook(project, "convert", "notebooks/unseen_mutation.ipynb", "--pipeline", "unseen")
+    assert result.exit_code == 0, result.output
+    assert "Not verified: 1 assumption(s) unproven" in result.output
+    assert "code cell 4, line 2: `scaler` assumed unchanged by `model.fit(" in result.output
+
+
 def test_unconvertible_notebook_is_one_line_and_writes_nothing(project: ProjectMetadata):
     """A refused conversion exits 1 with the cell and line, no traceback, no file."""
     result = notebook(project, "convert", "notebooks/exec_call.ipynb", "--pipeline", "bad")
