@@ -71,6 +71,7 @@ class UnitFlow:
             displayed, or a cell's bare expression.
         module_reads: Imported names the unit reads as modules before it binds them itself:
             its node imports them first, as a name bound in a function is local to all of it.
+        corrected: Variables the unit changes in place by a run's account (``mutations``).
     """
 
     inputs: dict[str, tuple[Obj, int]] = field(default_factory=dict)
@@ -82,6 +83,7 @@ class UnitFlow:
     results: list[str] = field(default_factory=list)
     shown: list[tuple[Obj, int]] = field(default_factory=list)
     module_reads: list[str] = field(default_factory=list)
+    corrected: list[str] = field(default_factory=list)
 
 
 def trace_flow(
@@ -201,6 +203,7 @@ def trace_flow(
                 continue
             if local.get(name) is flow.inputs[name][0]:
                 _change(flow, local[name], index)
+                flow.corrected.append(name)
         for obj in flow.changed:
             obj.producers.append(index)
             flow.versions[obj] = len(obj.producers) - 1

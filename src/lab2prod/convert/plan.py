@@ -128,7 +128,8 @@ class ConversionPlan:
         assumptions: Where the plan assumes an object unchanged without knowing (a call the
             analysis does not model): unproven until ``--verify`` checks them.
         mutations: Changes in place that a run of the notebook showed and the plan follows:
-            ``(unit, variable)``.
+            ``(unit, variable)``; one that no longer applies (the section renamed, the
+            variable no longer read there) is dropped, and so leaves the record.
         loads: The project datasets the notebook loads (``catalog.load("name")``), to the
             variable, code cell, line and statement of the first load.
     """
@@ -257,7 +258,15 @@ def plan_conversion(
         warnings=tuple(_missing_files(notebook, codes, project_path)),
         boundaries=boundaries(codes, flows),
         assumptions=static_assumptions(codes, flows, module),
-        mutations=tuple(sorted(set(mutations))),
+        mutations=tuple(
+            sorted(
+                {
+                    (code.unit.name, n)
+                    for code, f in zip(codes, flows, strict=True)
+                    for n in f.corrected
+                }
+            )
+        ),
         loads=_loads(codes),
     )
 

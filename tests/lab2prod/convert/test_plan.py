@@ -543,3 +543,16 @@ def test_a_value_shown_then_rebound_in_its_section_is_no_result():
     found = plan("shown_then_rebound")
     assert wiring(node(found, "fit"))[1] == ["shown_then_rebound.fit"]
     assert found.results == ("shown_then_rebound.slope",)
+
+
+def test_a_correction_that_no_longer_applies_is_dropped():
+    """A recorded change for a section or variable the notebook no longer has is not kept."""
+    notebook = read_notebook(CORPUS / "unseen_mutation.ipynb")
+    found = plan_conversion(
+        notebook,
+        pipeline="unseen_mutation",
+        package=PACKAGE,
+        project_path=CORPUS.parent,
+        mutations=[("fit", "scaler"), ("renamed_section", "scaler"), ("fit", "gone")],
+    )
+    assert found.mutations == (("fit", "scaler"),)
