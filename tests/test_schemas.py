@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.errors
+import pandera.pandas as pa
 import pytest
+from pandera.typing import Series
 
 from fraud_detection import schemas
+from fraud_detection.pipelines.inference_features.nodes import FeatureParams, build_features
 from tests.conftest import kedro, make_project_copy
+from tests.pipelines.inference_features.conftest import make_scoring_input
 
 PROCESSING_OUTPUTS = (
     "data/02_intermediate/transactions_clean.parquet",
@@ -83,6 +87,26 @@ def test_model_input_must_hold_every_feature_in_order(small_run: Path):
     swapped = model_input[[*model_input.columns[:3], *reversed(model_input.columns[3:])]]
     assert ("ModelInput", "has_every_feature_in_order") in _failures(schemas.ModelInput, swapped)
     assert _failures(schemas.ModelInput, model_input.drop(columns=["log_amount"]))
+
+
+def test_a_contract_checks_the_table_where_it_is():
+    """Validating gives back the very frame, unchanged: no copy of the table is made."""
+    model_input = build_features(make_scoring_input({}, {"amount": 55.0}), FeatureParams())
+    before = model_input.copy()
+    assert schemas.ModelInput.validate(model_input, lazy=True) is model_input
+    pd.testing.assert_frame_equal(model_input, before)
+
+
+def test_a_contract_that_coerces_still_checks_a_copy():
+    """A contract that converts dtypes returns converted data and leaves the caller's frame be."""
+
+    class Amounts(schemas.Contract):
+        amount: Series[float] = pa.Field(coerce=True)
+
+    frame = pd.DataFrame({"amount": [1, 2]})
+    validated = Amounts.validate(frame)
+    assert validated["amount"].dtype == "float64"
+    assert frame["amount"].dtype == "int64"
 
 
 def _digest(path: Path) -> str:

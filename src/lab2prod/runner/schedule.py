@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import os
 import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,7 @@ class Schedule:
                 outputs,
                 self.run_id,
                 self.runner._is_async,
+                _node_threads(opts.threads),
                 key=f"kedro-node-{node.name}-{self.token}",
                 pure=False,
                 retries=opts.retries or None,
@@ -172,3 +174,11 @@ class Schedule:
         for name in node.outputs:
             if name in self.memory and self.readers[name] < 1 and name not in self.keep:
                 self.data.pop(name, None)
+
+
+def _node_threads(threads: int | str | None) -> int | str | None:
+    """A ``dask.threads-all`` node gets the ``OMP_NUM_THREADS`` this run was started with, when
+    set, as ``SequentialRunner`` would give it; else every core of its worker's machine."""
+    if threads == "all" and os.environ.get("OMP_NUM_THREADS", "").strip().isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    return threads

@@ -2,14 +2,21 @@
 
 Kedro tags may hold letters, digits, ``_``, ``.`` and ``-`` only, so the options read::
 
-    node(train_model, ..., tags=["dask.retries-2", "dask.resources.memory-4GB"])
+    node(train_model, ..., tags=["dask.retries-2", "dask.resources.memory-4GB", "dask.threads-all"])
 
 - ``dask.retries-N``: when the node raises, Dask runs it again, up to N more times (a worker
   that dies under a node is always retried, by Dask itself, up to
   ``distributed.scheduler.allowed-failures`` times);
 - ``dask.resources.NAME-AMOUNT``: the node runs only on a worker started with at least that much
   of resource NAME (``dask worker --resources "memory=16e9,GPU=1"``). AMOUNT is a number, or a
-  size such as ``4GB`` or ``512MiB`` (``dask.utils.parse_bytes``).
+  size such as ``4GB`` or ``512MiB`` (``dask.utils.parse_bytes``);
+- ``dask.threads-N``, ``dask.threads-all``: the node's native thread pools (OpenMP, BLAS) take N
+  threads, or every core of the worker's machine, instead of the worker's share
+  (``native_threads``): for a node that dominates its stage and can use the cores (a
+  gradient-boosted model), as ``SequentialRunner`` gives it them (``all`` is the run's own
+  ``OMP_NUM_THREADS`` when ``kedro run`` was started with one). The pools sized are those of
+  libraries loaded when the node starts (what its module imports), and the worker's limit is
+  back once it ends.
 
 Any other tag starting with ``dask.`` is an error, named with the node, before the run starts.
 """
@@ -28,7 +35,8 @@ if TYPE_CHECKING:
 PREFIX = "dask."
 _RETRIES = re.compile(r"dask\.retries-(?P<n>\d+)")
 _RESOURCE = re.compile(r"dask\.resources\.(?P<name>[A-Za-z_][\w]*)-(?P<amount>[\w.]+)")
-_EXAMPLES = ("dask.retries-2", "dask.resources.memory-4GB")
+_THREADS = re.compile(r"dask\.threads-(?P<n>[1-9]\d*|all)")
+_EXAMPLES = ("dask.retries-2", "dask.resources.memory-4GB", "dask.threads-all")
 
 
 @dataclass(frozen=True)
@@ -38,10 +46,13 @@ class NodeOptions:
     Attributes:
         retries: How many more times Dask runs the node after it raises.
         resources: Worker resources the node needs, by name.
+        threads: Native threads of the node (a number, or ``"all"`` cores of the worker's
+            machine); ``None``: the worker's share.
     """
 
     retries: int = 0
     resources: dict[str, float] = field(default_factory=dict)
+    threads: int | str | None = None
 
 
 def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
@@ -56,6 +67,7 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
     """
     retries: set[int] = set()
     resources: dict[str, float] = {}
+    threads: set[int | str] = set()
     for tag in sorted(node.tags):
         if not tag.startswith(PREFIX):
             continue
@@ -63,13 +75,16 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
             retries.add(int(match["n"]))
         elif match := _RESOURCE.fullmatch(tag):
             resources[match["name"]] = _amount(match["amount"], tag, node)
+        elif match := _THREADS.fullmatch(tag):
+            threads.add(match["n"] if match["n"] == "all" else int(match["n"]))
         else:
             hint = did_you_mean(tag, _EXAMPLES, n=1, cutoff=0.5, sentence=True)
             hint = f" {hint}" if hint else ""
             raise ClusterConfigError(
                 f"Node '{node.name}' has the tag '{tag}', which Dask cannot read.{hint} "
-                "Tags starting with 'dask.' are 'dask.retries-N' and "
-                "'dask.resources.NAME-AMOUNT' (e.g. 'dask.resources.memory-4GB').",
+                "Tags starting with 'dask.' are 'dask.retries-N', "
+                "'dask.resources.NAME-AMOUNT' (e.g. 'dask.resources.memory-4GB') and "
+                "'dask.threads-N' or 'dask.threads-all'.",
                 key=tag,
                 node=node.name,
             )
@@ -79,7 +94,17 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
             key="dask.retries",
             node=node.name,
         )
-    return NodeOptions(retries=retries.pop() if retries else default_retries, resources=resources)
+    if len(threads) > 1:
+        raise ClusterConfigError(
+            f"Node '{node.name}' has several threads tags {sorted(map(str, threads))}: keep one.",
+            key="dask.threads",
+            node=node.name,
+        )
+    return NodeOptions(
+        retries=retries.pop() if retries else default_retries,
+        resources=resources,
+        threads=threads.pop() if threads else None,
+    )
 
 
 def _amount(text: str, tag: str, node: Node) -> float:

@@ -11,7 +11,8 @@ act exactly as on one machine.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 _in_process: dict[str, Any] = {}
@@ -42,6 +43,7 @@ def run_node(
     memory_outputs: Iterable[str],
     run_id: str | None,
     is_async: bool,
+    threads: int | str | None = None,
 ) -> dict[str, Any]:
     """Run ``node`` with Kedro's ``Task`` and return its in-memory outputs.
 
@@ -52,6 +54,8 @@ def run_node(
         memory_outputs: Names of the node's outputs that stay in memory.
         run_id: The run's id, for hooks.
         is_async: Load and save with threads (``--async``).
+        threads: The node's native threads (a ``dask.threads-*`` tag), ``"all"`` for every
+            core of this machine; ``None`` keeps the worker's limit.
 
     Returns:
         The in-memory outputs, by name.
@@ -65,14 +69,16 @@ def run_node(
         nodes, name = node.split(":", 1)
         node = _in_process[nodes][name]
     node_catalog = NodeCatalog(catalog, inputs, memory_outputs)
+    hook_manager = enter_task()
     try:
-        Task(
-            node=node,
-            catalog=node_catalog,
-            is_async=is_async,
-            hook_manager=enter_task(),
-            run_id=run_id,
-        ).execute()
+        with _native_threads(threads):
+            Task(
+                node=node,
+                catalog=node_catalog,
+                is_async=is_async,
+                hook_manager=hook_manager,
+                run_id=run_id,
+            ).execute()
     except DataValidationError as exc:
         # Pickling drops __cause__ (pandera's report): keep every failure case on the error
         # itself, for the client's report (lab2prod.contracts.report.failure_cases).
@@ -83,6 +89,21 @@ def run_node(
             exc.failure_cases = cases
         raise
     return node_catalog.outputs
+
+
+@contextmanager
+def _native_threads(threads: int | str | None) -> Iterator[None]:
+    """Size this thread's OpenMP pools and the process's BLAS pools to ``threads`` while the
+    node runs, then give the worker's limit back (threadpoolctl restores what it changed)."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    from lab2prod.threadpools import available_cores
+
+    with threadpool_limits(limits=available_cores() if threads == "all" else int(threads)):
+        yield
 
 
 class NodeCatalog:

@@ -87,3 +87,7 @@ def kill_worker_always(x: list[int]) -> list[int]:
     """Kill this worker's process every time (a node that cannot fit in a worker's memory)."""
     os.kill(os.getpid(), signal.SIGKILL)
     return x
+
+
+def same(x: Any) -> Any:
+    return x

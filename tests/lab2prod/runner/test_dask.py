@@ -16,7 +16,7 @@ from kedro.pipeline import Pipeline, node
 from lab2prod.errors import ClusterConfigError, NodeLostError, NotPortableError
 from lab2prod.runner import DaskRunner
 from tests.conftest import SMALL_RUN_PARAMS, kedro, make_kedro_skeleton, make_project_copy
-from tests.lab2prod.runner import nodes
+from tests.lab2prod.runner import native, nodes
 
 
 def _chain() -> Pipeline:
@@ -127,6 +127,25 @@ def test_retries_tag(processes, tmp_path, tags, outcome):
         with pytest.raises(ConnectionError, match="the database went away"):
             DaskRunner(client=processes).run(pipeline, catalog)
         assert len(marker.read_text().split()) == 1
+
+
+def test_threads_tag_sizes_the_nodes_native_pools_and_gives_the_workers_limit_back(processes):
+    """A `dask.threads-2` node computes on 2 OpenMP threads where the workers hold 1 each; the
+    nodes after it on either worker are back to 1."""
+    pipeline = Pipeline(
+        [
+            node(native.openmp_threads, "x", "tagged", name="tagged", tags=["dask.threads-2"]),
+            node(native.openmp_threads, "x", "untagged", name="untagged"),
+            node(native.openmp_threads, "tagged", "after_a", name="after_a"),
+            node(native.openmp_threads, "tagged", "after_b", name="after_b"),
+            node(nodes.same, "tagged", "tagged_threads", name="keep"),
+        ]
+    )
+    catalog = DataCatalog({"x": MemoryDataset([1])})
+    DaskRunner(client=processes).run(pipeline, catalog)
+    names = ("tagged_threads", "untagged", "after_a", "after_b")
+    threads = {name: catalog.load(name) for name in names}
+    assert threads == {"tagged_threads": 2, "untagged": 1, "after_a": 1, "after_b": 1}
 
 
 def _unpicklable_dataset(marker: Path) -> tuple[Pipeline, DataCatalog]:

@@ -1,4 +1,4 @@
-"""`dask.*` node tags: retries and resources read, mistakes named with the node."""
+"""`dask.*` node tags: retries, resources and threads read, mistakes named with the node."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def _node(*tags: str):
         (("dask.resources.memory-512MiB",), NodeOptions(resources={"memory": 512 * 2**20})),
         (("dask.resources.GPU-1", "training"), NodeOptions(resources={"GPU": 1.0})),
         (("dask.resources.slots-0.5",), NodeOptions(resources={"slots": 0.5})),
+        (("dask.threads-2",), NodeOptions(threads=2)),
+        (("dask.threads-all",), NodeOptions(threads="all")),
     ],
 )
 def test_tags_become_dask_options(tags, options):
@@ -50,6 +52,9 @@ def test_default_retries_apply_to_untagged_nodes_only():
         (("dask.resources.memory-lots",), "the amount 'lots' of tag 'dask.resources.memory-lots'"),
         (("dask.resources.memory-0",), "must be positive"),
         (("dask.retries-1", "dask.retries-2"), r"several retries tags \[1, 2\]"),
+        (("dask.threads-0",), "tag 'dask.threads-0', which Dask cannot read"),
+        (("dask.thread-all",), "Did you mean 'dask.threads-all'"),
+        (("dask.threads-2", "dask.threads-all"), r"several threads tags \['2', 'all'\]"),
     ],
 )
 def test_malformed_tags_are_named(tags, message):

@@ -22,6 +22,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["train_set", "params:training.model"],
                 outputs="model",
                 name="train_model",
+                # With DaskRunner: its OpenMP pools take every core, as on one machine (it is
+                # most of the pipeline's time; the baseline beside it is short).
+                tags=["dask.threads-all"],
             ),
             node(
                 train_baseline,
