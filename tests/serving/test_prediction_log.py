@@ -2,13 +2,15 @@
 ``bentoml serve`` with its default two workers.
 
 One server for the module: clean transactions, then transactions of the generator's
-``amount_inflation`` scenario, then a SIGTERM under load (the last test: it stops the server).
+``amount_inflation`` scenario (which ``kedro monitor check`` then finds in the log), then a
+SIGTERM under load (the last test: it stops the server).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -25,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fraud_detection.request import EXAMPLE_TRANSACTION
 from lab2prod import threadpools
 from lab2prod.monitoring.log import ParquetLog
-from tests.conftest import ROOT, stop_process_group
+from tests.conftest import KEDRO, ROOT, stop_process_group
 from tests.pipelines.monitoring.conftest import SMALL, TRAINED_UNTIL, transactions
 from tests.serving.conftest import PackagedModel
 from tests.serving.server import (
@@ -193,6 +195,44 @@ def test_every_scored_transaction_is_logged_with_its_score_request_id_and_model(
             row.amount
             == next(r for r in records if r["transaction_id"] == row.transaction_id)["amount"]
         )
+
+
+def test_kedro_monitor_check_on_the_services_log_flags_the_inflated_amounts(
+    server, packaged_model, clean, drifted
+):
+    """What the service logged is what `kedro monitor check` reads: exit 3, amount drifted
+    (the log of the clean and the amount_inflation transactions sent above)."""
+    sent = {r["transaction_id"] for r in clean} | {r["transaction_id"] for r in drifted}
+    deadline = time.monotonic() + 60
+    while True:
+        log = ParquetLog.open(str(server.prediction_log))
+        ids = set(log.to_arrow(["transaction_id"]).column("transaction_id").to_pylist())
+        if sent <= ids:
+            break
+        assert time.monotonic() < deadline, f"{len(sent - ids)} sent transactions not logged"
+        time.sleep(0.5)
+    env = f"served_{os.getpid()}"
+    conf = packaged_model.project / "conf" / env
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "catalog.yml").write_text(
+        "prediction_log:\n"
+        "  type: lab2prod.monitoring.ParquetLogDataset\n"
+        f"  path: {server.prediction_log}\n"
+    )
+    try:
+        result = subprocess.run(
+            [str(KEDRO), "monitor", "check", "--all-rows", "--env", env],
+            cwd=packaged_model.project,
+            env=serving_env(packaged_model.home, COLUMNS="200"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(conf)
+
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    assert any(line.startswith("drift: amount (input)") for line in result.stdout.splitlines())
 
 
 async def _load(url: str, clients: int, seconds: float, signal_at: float, pid: int) -> list[str]:
