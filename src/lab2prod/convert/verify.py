@@ -88,8 +88,9 @@ class Verification:
 
     @property
     def unproven(self) -> list[str]:
-        """What the run could not check: one sentence each."""
-        found = [f.render() for f in self.findings]
+        """What the run could not check, or found different: one sentence each."""
+        found = [f"dataset `{c.dataset}` differs: {c.detail}" for c in self.mismatches]
+        found += [f.render() for f in self.findings]
         found += [
             f"dataset `{c.dataset}` not compared: {c.detail}"
             for c in self.comparisons

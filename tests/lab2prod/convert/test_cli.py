@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 from kedro.framework import project as kedro_project
 from kedro.framework.startup import ProjectMetadata, bootstrap_project
@@ -149,6 +150,9 @@ def test_verify_lists_mismatches_by_node_and_dataset(project: ProjectMetadata):
         in result.output
     )
     assert "1 datasets equal, 1 differ, 0 not comparable." in result.output
+    record = yaml.safe_load((project.project_path / "conf/base/notebooks.yml").read_text())
+    assert record["doubled"]["verified"] is False
+    assert any("`doubled.total` differs" in line for line in record["doubled"]["unproven"])
 
 
 @pytest.mark.slow
