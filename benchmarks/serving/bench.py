@@ -130,22 +130,14 @@ def main(argv: list[str] | None = None) -> int:
 
     project = WORK / "serving"
     home = project / "bentoml"
-    env = _env(home)
+    env = bench_env(home)
     if not (args.reuse and (home / "models" / "fraud_detection").is_dir()):
-        _package_model(project, home, env, args.transactions)
-    tag = _latest_tag(home)
-    single, batches, sample = _bodies(project)
+        package_model(project, home, env, args.transactions)
+    tag = latest_tag(home)
+    single, batches, sample = request_bodies(project)
     print(f"model {tag}; {len(sample):,} request transactions", flush=True)
 
-    ceiling = json.loads(
-        subprocess.run(
-            [str(PYTHON), "-c", CEILING, tag, str(project / "sample.parquet"), str(batches)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.splitlines()[-1]
-    )
+    ceiling = measure_ceiling(tag, project, env, batches)
     print("in-process:", json.dumps(ceiling), flush=True)
 
     targets = [("fastapi (hand-written)", None)] + [(v.name, v) for v in VARIANTS]
@@ -163,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _env(home: Path) -> dict[str, str]:
+def bench_env(home: Path) -> dict[str, str]:
     return {
         **os.environ,
         "BENTOML_HOME": str(home),
@@ -173,7 +165,7 @@ def _env(home: Path) -> dict[str, str]:
     }
 
 
-def _package_model(project: Path, home: Path, env: dict, n: int) -> None:
+def package_model(project: Path, home: Path, env: dict, n: int) -> None:
     project = scratch_project(project.name)
     params = f"data_generation.n_transactions={n},data_generation.n_customers={max(n // 30, 100)}"
     with (project / "kedro_run.log").open("w") as log:
@@ -187,14 +179,14 @@ def _package_model(project: Path, home: Path, env: dict, n: int) -> None:
         )
 
 
-def _latest_tag(home: Path) -> str:
+def latest_tag(home: Path) -> str:
     versions = sorted(
         (home / "models" / "fraud_detection").glob("*/model.yaml"), key=lambda p: p.stat().st_mtime
     )
     return f"fraud_detection:{versions[-1].parent.name}"
 
 
-def _bodies(project: Path) -> tuple[Path, Path, list[dict]]:
+def request_bodies(project: Path) -> tuple[Path, Path, list[dict]]:
     """Request bodies from test-period transactions: one per line, single and 1,000-row."""
     import pandas as pd
 
@@ -227,7 +219,7 @@ def _measure(
     batches: Path,
     duration: float,
 ) -> dict:
-    port = _free_port()
+    port = free_port()
     log = project / f"{re.sub(r'[^a-z0-9]+', '_', name.lower())}.log"
     if variant is None:
         cmd = [str(UVICORN), "fastapi_app:app", "--app-dir", str(HERE)]
@@ -252,17 +244,12 @@ def _measure(
             start_new_session=True,
         )
     try:
-        _wait_ready(url, server, log)
+        wait_ready(url, server, log)
         runs = {}
         for concurrency in CONCURRENCIES:
             runs[f"single_c{concurrency}"] = _load(url, single, concurrency, duration, server.pid)
             print(f"   c={concurrency:<3} {_line(runs[f'single_c{concurrency}'])}", flush=True)
-        for concurrency in BATCH_CONCURRENCIES:
-            run = runs[f"batch_c{concurrency}"] = _load(
-                url, batches, concurrency, duration, server.pid
-            )
-            run["rows_per_s"] = run["rps"] * BATCH_ROWS
-            print(f"   batch c={concurrency:<3} {_line(run)}", flush=True)
+        runs.update(measure_batches(url, batches, duration, server.pid))
         if variant is not None:
             runs["mean_batch_size"] = _mean_batch_size(url)
         return runs
@@ -274,6 +261,29 @@ def _measure(
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def measure_ceiling(tag: str, project: Path, env: dict, batches: Path) -> dict:
+    """The in-process figures (``CEILING``) for model ``tag``, in a process of their own."""
+    result = subprocess.run(
+        [str(PYTHON), "-c", CEILING, tag, str(project / "sample.parquet"), str(batches)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def measure_batches(url: str, batches: Path, duration: float, server_pid: int) -> dict:
+    """1,000-transaction requests at each of ``BATCH_CONCURRENCIES``: ``{"batch_c1": ...}``,
+    each with ``rows_per_s``."""
+    runs = {}
+    for concurrency in BATCH_CONCURRENCIES:
+        run = runs[f"batch_c{concurrency}"] = _load(url, batches, concurrency, duration, server_pid)
+        run["rows_per_s"] = run["rps"] * BATCH_ROWS
+        print(f"   batch c={concurrency:<3} {_line(run)}", flush=True)
+    return runs
 
 
 def _load(url: str, bodies: Path, concurrency: int, duration: float, server_pid: int) -> dict:
@@ -299,15 +309,15 @@ def _load(url: str, bodies: Path, concurrency: int, duration: float, server_pid:
     subprocess.run(
         [*command[:-4], "--duration", "3", "--warmup", "0"], check=True, capture_output=True
     )  # warm-up, not measured
-    before = _cpu_seconds(server_pid)
+    before = cpu_seconds(server_pid)
     result = subprocess.run(command, check=True, capture_output=True, text=True)
-    spent = _cpu_seconds(server_pid) - before
+    spent = cpu_seconds(server_pid) - before
     measured = json.loads(result.stdout.splitlines()[-1])
     measured["cpu_ms_per_request"] = 1e3 * spent / max(measured["requests"], 1)
     return measured
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     import psutil
 
     total = 0.0
@@ -344,7 +354,7 @@ def _line(run: dict) -> str:
     )
 
 
-def _wait_ready(
+def wait_ready(
     url: str, server: subprocess.Popen, log: Path, timeout: float = 180, path: str = "/readyz"
 ) -> None:
     import urllib.error
@@ -363,7 +373,7 @@ def _wait_ready(
     raise RuntimeError(f"server not ready after {timeout} s: see {log}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

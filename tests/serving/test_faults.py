@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 import yaml
 
@@ -22,7 +21,15 @@ from fraud_detection.request import EXAMPLE_TRANSACTION
 from tests.conftest import ROOT, stop_process_group
 from tests.serving.conftest import PackagedModel
 from tests.serving.server import BENTOML, SERVICE, bentoml_serve, free_port, serving_env
-from tests.serving.traffic import closed_loop, read_response, request
+from tests.serving.traffic import (
+    closed_loop,
+    read_response,
+    request,
+    send_raw,
+    server_pid,
+    slowloris,
+    workers_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,81 +60,6 @@ def server(packaged_model: PackagedModel, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("faults") / "bentoml.log"
     with bentoml_serve(SERVICE, home=packaged_model.home, cwd=ROOT, log=log, env=SETTINGS) as url:
         yield url
-
-
-def workers_of(pid: int) -> list[psutil.Process]:
-    """The live worker processes of the ``bentoml serve`` process ``pid`` (a killed one not yet
-    reaped is a zombie: not counted)."""
-    workers = []
-    for process in psutil.Process(pid).children(recursive=True):
-        try:
-            if "_bentoml_impl.worker.service" in " ".join(process.cmdline()):
-                workers.append(process)
-        except (psutil.ZombieProcess, psutil.NoSuchProcess):
-            continue
-    return workers
-
-
-def server_pid(url: str) -> int:
-    """The pid of the ``bentoml serve`` process listening at ``url`` (its arbiter)."""
-    port = int(url.rsplit(":", 1)[1])
-    for conn in psutil.net_connections("tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
-            process = psutil.Process(conn.pid)
-            while "bentoml" not in " ".join(process.cmdline()[:2]) and process.parent():
-                process = process.parent()
-            return process.pid
-    raise AssertionError(f"nothing listens on {url}")
-
-
-async def slowloris(url: str, stop_at: float) -> list[float]:
-    """Until ``stop_at``: open a connection, trickle a request head one byte every 0.2 s until
-    the server hangs up, again. The seconds each connection lasted (the last one, still open at
-    ``stop_at``, is not counted)."""
-    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
-    head = f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-    lasted: list[float] = []
-    while time.monotonic() < stop_at:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        started = time.monotonic()
-        try:
-            for char in head.encode() * 50:
-                if time.monotonic() > stop_at:
-                    return lasted
-                writer.write(bytes([char]))
-                await writer.drain()
-                try:
-                    if await asyncio.wait_for(reader.read(1), 0.2) == b"":
-                        break
-                except TimeoutError:
-                    continue
-        except (ConnectionResetError, BrokenPipeError):
-            pass
-        finally:
-            writer.close()
-        lasted.append(time.monotonic() - started)
-    return lasted
-
-
-async def send_raw(url: str, data: bytes, *, trickle: float = 0.0) -> tuple[int, dict, float]:
-    """Send ``data`` (whole, or a byte every ``trickle`` s after the head); the status,
-    headers and seconds until the answer."""
-    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
-    reader, writer = await asyncio.open_connection(host, int(port))
-    started = time.monotonic()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    try:
-        writer.write(head + b"\r\n\r\n" + (b"" if trickle else rest))
-        answer = asyncio.ensure_future(read_response(reader))
-        for byte in rest if trickle else b"":
-            if answer.done():
-                break
-            writer.write(bytes([byte]))
-            await asyncio.sleep(trickle)
-        status, headers, _ = await asyncio.wait_for(answer, 30)
-        return status, headers, time.monotonic() - started
-    finally:
-        writer.close()
 
 
 def test_slow_clients_and_oversized_bodies_tie_up_nothing_and_good_traffic_keeps_its_p99(server):
