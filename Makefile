@@ -97,8 +97,10 @@ notebook-check: install
 smoke: install
 	$(VENV_BIN)/kedro run --params "$(SMOKE_PARAMS)"
 
-# Needs a model in the BentoML store: `make smoke` or `make run` first.
+# Needs a model in the BentoML store: `make smoke` or `make run` first. The bento carries the
+# SBOM of what it installs (sbom.cdx.json, from uv.lock).
 bento: install
+	$(VENV_BIN)/python -m lab2prod.serving.supply sbom
 	$(VENV_BIN)/bentoml build
 
 # ruff, then the import contracts of pyproject.toml ([tool.importlinter]): the layers of the

@@ -107,7 +107,9 @@ PredictResponse = api.batch_response(
 class FraudDetection:
     """Card-transaction fraud scores from the model the Kedro project trained."""
 
-    model = bentoml.models.BentoModel(MODEL_TAG)
+    # bentoml build packs it only with its provenance (git, Kedro run, training data,
+    # package versions): lab2prod.serving.supply.
+    model = api.ProvenancedModel(MODEL_TAG)
 
     def __init__(self) -> None:
         # Before the model loads: its OpenMP pool would otherwise take every core, in each

@@ -18,6 +18,7 @@ The tree::
      ├── MonitoringError            a reference profile, prediction log or drift check is unusable
      ├── ServingError               a model cannot be packaged, loaded or served
      │    ├── PackageError            not a model package, or a stored model lab2prod did not write
+     │    │    └── ProvenanceError      a model to pack into a bento does not say where it came from
      │    ├── PipelineCompileError    an inference pipeline cannot be compiled for serving
      │    └── ModelMismatchError      a packaged model does not fit the code that serves it
      └── NotebookError              a notebook cannot be read or run   exit code, sweep status
@@ -477,6 +478,20 @@ class PackageError(ServingError, ValueError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class ProvenanceError(PackageError):
+    """A model to pack into a bento has no provenance record, or one lacking required fields.
+
+    Attributes:
+        tag: The BentoML tag of the model.
+        missing: The missing fields (``lab2prod.serving.provenance.REQUIRED_PROVENANCE``).
+    """
+
+    def __init__(self, message: str, *, tag: str, missing: list[str]) -> None:
+        super().__init__(message, key="provenance")
+        self.tag = tag
+        self.missing = missing
 
 
 class PipelineCompileError(ServingError, ValueError):

@@ -84,11 +84,16 @@ def test_a_replaced_file_or_a_missing_digest_is_refused_before_unpickling(
 
 
 def test_the_project_saves_its_models_with_digests():
-    """The example's trained models are written by the checked dataset."""
+    """Every pickle the example's catalog writes (the trained models, the retraining's
+    challenger) is written and read by the checked dataset."""
     import yaml
 
     from tests.conftest import ROOT
 
-    entries = yaml.safe_load((ROOT / "conf/base/catalog_training.yml").read_text())
-    for name in ("model", "baseline_model"):
-        assert entries[name]["type"] == "lab2prod.pickles.ChecksummedPickleDataset"
+    pickles = {}
+    for catalog in sorted((ROOT / "conf/base").glob("catalog*.yml")):
+        for name, entry in (yaml.safe_load(catalog.read_text()) or {}).items():
+            if isinstance(entry, dict) and "pickle" in str(entry.get("type", "")).lower():
+                pickles[name] = entry["type"]
+    assert {"model", "baseline_model", "challenger_model"} <= pickles.keys()
+    assert set(pickles.values()) == {"lab2prod.pickles.ChecksummedPickleDataset"}, pickles

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,17 @@ class BuiltBento:
 
 @pytest.fixture(scope="session")
 def built_bento(packaged_model: PackagedModel) -> BuiltBento:
-    """`bentoml build` from the repository root, as the docs say, with no network."""
+    """`make bento`'s two steps from the repository root, as the docs say, with no network: the
+    SBOM from uv.lock, then `bentoml build`."""
+    sbom = subprocess.run(
+        [sys.executable, "-m", "lab2prod.serving.supply", "sbom"],
+        cwd=ROOT,
+        env=serving_env(packaged_model.home, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sbom.returncode == 0, sbom.stdout[-2000:] + sbom.stderr[-2000:]
     result = subprocess.run(
         [str(BENTOML), "build", "--output", "tag"],
         cwd=ROOT,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -13,7 +16,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.serving.conftest import OFFLINE, BuiltBento
-from tests.serving.server import bentoml_serve
+from tests.serving.server import BENTOML, bentoml_serve, serving_env
 
 REQUEST = json.loads((ROOT / "tests/fixtures/predict_request.json").read_text())
 
@@ -94,3 +97,47 @@ def test_bentofile_pins_the_versions_of_this_environment():
     for requirement in bentofile["python"]["packages"]:
         name, pinned = requirement.split("==")
         assert version(name) == pinned, requirement
+
+
+@pytest.mark.slow
+def test_bento_carries_the_sbom_of_its_locked_environment(built):
+    """The bento holds a CycloneDX SBOM naming each package it installs at its uv.lock version,
+    made from this very lock."""
+    bom = json.loads((built.path / "src" / "sbom.cdx.json").read_text())
+    assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.5")
+    components = {c["name"]: c["version"] for c in bom["components"]}
+    requirements = (built.path / "env/python/requirements.txt").read_text().split()
+    for requirement in requirements:
+        name, pinned = requirement.split("==")
+        assert components[name] == pinned, requirement
+    properties = {p["name"]: p["value"] for p in bom["metadata"]["properties"]}
+    lock = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
+    assert properties["lab2prod:uv.lock:sha256"] == lock
+
+
+@pytest.mark.slow
+def test_build_refuses_a_model_without_provenance(built, tmp_path):
+    """A model whose package lost its provenance (packaged by hand, or by an old tool) is not
+    packed: `bentoml build` fails naming the missing fields and the fix."""
+    name, version = built.model.tag.split(":")
+    home = tmp_path / "bentoml"
+    model = home / "models" / name / version
+    shutil.copytree(built.model.home / "models" / name / version, model)
+    package = json.loads((model / "package.json").read_text())
+    package["provenance"].pop("training_data")
+    package["provenance"].pop("kedro_run_id")
+    (model / "package.json").write_text(json.dumps(package))
+    result = subprocess.run(
+        [str(BENTOML), "build", "--output", "tag"],
+        cwd=ROOT,
+        env=serving_env(home, FRAUD_DETECTION_MODEL=built.model.tag, **OFFLINE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert f"Model {built.model.tag} is not packed into a bento" in output, output[-3000:]
+    assert "lacks kedro_run_id, training_data.sha256" in output
+    assert "kedro run --pipelines packaging" in output
+    assert not (home / "bentos").exists() or not list((home / "bentos").rglob("bento.yaml"))

@@ -10,7 +10,9 @@ module of its concern:
 - ``runtime``: :func:`limit_worker_threads`, :func:`limit_request_head_time`,
   :func:`pinned_tag`, :func:`freeze_startup_heap`, :func:`log_client_errors_briefly`,
   :func:`env_int`, :func:`env_switch`;
-- ``recording``: :func:`start_recording`, the prediction log and live drift of a worker.
+- ``recording``: :func:`start_recording`, the prediction log and live drift of a worker;
+- ``supply``: :class:`ProvenancedModel`, the model reference ``bentoml build`` packs only with
+  its provenance.
 
 This module imports BentoML: services import it, ``kedro`` never does.
 """
@@ -31,6 +33,7 @@ from lab2prod.serving.runtime import (
     pinned_tag,
 )
 from lab2prod.serving.scorer import BatchScorer, RowResult, load_scorer, project_pipeline
+from lab2prod.serving.supply import ProvenancedModel
 
 __all__ = [
     "BatchScorer",
@@ -38,6 +41,7 @@ __all__ = [
     "ContractService",
     "ErrorBody",
     "ErrorItem",
+    "ProvenancedModel",
     "Recorder",
     "RowResult",
     "batch_request",

@@ -25,6 +25,15 @@ DEFAULT_PACKAGES: tuple[str, ...] = (
 )
 """Packages whose versions a model package records unless told otherwise."""
 
+REQUIRED_PROVENANCE: dict[str, str] = {
+    "git": "the git state it was trained from (a null commit: trained outside a repository)",
+    "kedro_run_id": "the Kedro run that packaged it",
+    "training_data.sha256": "the fingerprint of its training data",
+    "packages": "the versions of the packages that trained it",
+}
+"""The fields a model's provenance record must hold (dotted: nested) for ``bentoml build`` to
+pack it (``lab2prod.serving.supply.ProvenancedModel``), and what each tells."""
+
 
 def git_state(directory: Path) -> dict[str, Any]:
     """The commit checked out in ``directory`` and whether the work tree differs from it.
@@ -82,3 +91,25 @@ def package_versions(names: Iterable[str] = DEFAULT_PACKAGES) -> dict[str, str |
         except PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def missing_provenance(record: Any) -> list[str]:
+    """The fields of :data:`REQUIRED_PROVENANCE` that ``record`` lacks or leaves empty.
+
+    ``git`` must be there, with a ``commit`` key; its value may be ``None`` (a model packaged
+    outside a git repository says so). Every other field must hold a value.
+
+    Args:
+        record: A model's ``provenance`` metadata (``None`` when it has none).
+    """
+    if not isinstance(record, dict):
+        return list(REQUIRED_PROVENANCE)
+    missing = []
+    for name in REQUIRED_PROVENANCE:
+        value: Any = record
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        present = isinstance(value, dict) and "commit" in value if name == "git" else bool(value)
+        if not present:
+            missing.append(name)
+    return missing
