@@ -243,8 +243,9 @@ class Finding:
             unchanged), ``"rebound"`` (another object where the plan assumed the same one)
             or ``"unknown"`` (no fingerprint: the note says why).
         where: The statements of the section that read the variable.
-        correctable: Whether the section's node reads the variable, so that the change can
-            be given to it (a new version, copied first).
+        correctable: Whether the change can be given to the section's node: a change in place
+            in the section (the node takes the variable, copies it with what else it changes,
+            and outputs a new version).
         note: Why a fingerprint is missing or partial.
     """
 
@@ -308,7 +309,7 @@ def check_boundaries(plan: Any, fingerprints: dict[str, Any]) -> list[Finding]:
                 note = new[2] if new is not None and new[1] is None else (old or [0, 0, ""])[2]
                 findings.append(Finding(boundary.unit, name, "unknown", where, False, note))
             elif inside in ("changed", "rebound"):
-                correctable = inside == "changed" and name in boundary.reads
+                correctable = inside == "changed"  # the node takes it, copied with the rest
                 findings.append(Finding(boundary.unit, name, inside, where, correctable))
     return findings
 

@@ -333,10 +333,18 @@ def _node_function(node: NodePlan) -> str:
     for statement in node.imports:
         lines.append(f"    {statement}  # a module until the code below binds the name")
     by_argument = {i.argument: i for i in node.inputs}
+    deep = [a for a in node.copies if not (by_argument[a].hint or "").endswith("DataFrame")]
     for argument in node.copies:
-        hint = by_argument[argument].hint or ""
-        copy = f"{argument}.copy()" if hint.endswith("DataFrame") else f"copy.deepcopy({argument})"
+        if argument not in deep:
+            copy = f"{argument}.copy()"
+        elif len(deep) == 1:
+            copy = f"copy.deepcopy({argument})"
+        else:
+            continue
         lines.append(f"    {argument} = {copy}  # changed below; a node never changes its inputs")
+    if len(deep) > 1:  # one copy of them all: what they share (a model in a list) stays shared
+        names = ", ".join(deep)
+        lines.append(f"    {names} = copy.deepcopy(({names}))  # changed below, copied together")
     lines += [f"    {name} = {argument}" for name, argument in node.aliases]
     lines.append(indent_code(node.body).rstrip("\n"))
     if node.figures is not None:

@@ -199,9 +199,14 @@ def trace_flow(
                     local[name].fitted_on = data
             flow.results.extend(n for n in step.top_binds if n not in flow.results)
         for unit, name in mutations:
-            if unit != code.unit.name or name not in flow.inputs:
+            if unit != code.unit.name:
                 continue
-            if local.get(name) is flow.inputs[name][0]:
+            if name not in flow.inputs and name in local and name not in flow.bound:
+                # Changed through something the section holds (a list it is in, a pipeline
+                # built from it): the node takes it too, copied with the rest.
+                obj = local[name]
+                flow.inputs[name] = (obj, len(obj.producers) - 1)
+            if name in flow.inputs and local.get(name) is flow.inputs[name][0]:
                 _change(flow, local[name], index)
                 flow.corrected.append(name)
         for obj in flow.changed:

@@ -188,9 +188,18 @@ def _project_path(path: str, notebook_dir: str) -> str:
     return Path(os.path.normpath(Path(notebook_dir) / path)).as_posix()
 
 
+_NEUTRAL_TO_PANDAS = frozenset({"self_destruct", "split_blocks", "use_threads"})
+"""Options of pyarrow's ``Table.to_pandas`` that change how much memory a read takes, never
+the frame it gives: an entry that sets only these reads what the notebook's read does."""
+
+
 def _reading(entry: Mapping[str, Any]) -> tuple[Any, ...]:
     """What decides the data an entry loads: its type, format and load arguments."""
-    return (entry.get("type"), entry.get("file_format"), entry.get("load_args") or {})
+    load_args = dict(entry.get("load_args") or {})
+    to_pandas = load_args.get("to_pandas_kwargs")
+    if isinstance(to_pandas, Mapping) and set(to_pandas) <= _NEUTRAL_TO_PANDAS:
+        del load_args["to_pandas_kwargs"]
+    return (entry.get("type"), entry.get("file_format"), load_args)
 
 
 def _normal(filepath: str) -> str:

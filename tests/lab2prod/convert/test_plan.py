@@ -556,3 +556,29 @@ def test_a_correction_that_no_longer_applies_is_dropped():
         mutations=[("fit", "scaler"), ("renamed_section", "scaler"), ("fit", "gone")],
     )
     assert found.mutations == (("fit", "scaler"),)
+
+
+@pytest.mark.parametrize(
+    ("to_pandas", "reused"),
+    [({"self_destruct": True}, True), ({"types_mapper": "pd.ArrowDtype"}, False)],
+)
+def test_an_entry_whose_extra_options_only_save_memory_is_still_the_same_read(
+    tmp_path: Path, to_pandas: dict, reused: bool
+):
+    """`to_pandas_kwargs: {self_destruct: true}` changes memory, not the frame: the entry is
+    reused; an option that changes the frame (dtypes) makes the read an entry of its own."""
+    existing = {
+        "raw_transactions": {
+            "type": "pandas.ParquetDataset",
+            "filepath": "data/01_raw/transactions.parquet",
+            "load_args": {"to_pandas_kwargs": to_pandas},
+        },
+    }
+    found = made_plan(
+        tmp_path,
+        ("code", "import pandas as pd", []),
+        ("markdown", "## Count", []),
+        ("code", 'tx = pd.read_parquet("../data/01_raw/transactions.parquet")\nn = len(tx)', []),
+        existing=existing,
+    )
+    assert (wiring(found.nodes[0])[0] == ["raw_transactions"]) is reused

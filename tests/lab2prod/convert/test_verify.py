@@ -121,9 +121,10 @@ def test_a_change_only_the_run_shows_is_corrected_and_recorded(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_a_change_no_node_can_be_given_is_reported(tmp_path: Path):
-    """A change through an object's attribute in a section that never names the variable:
-    reported with the section, and the conversion is not verified."""
+def test_a_change_through_a_container_is_given_to_the_node(tmp_path: Path):
+    """A section fits `holder["s"]`, the scaler also called `scaler`, without naming it: the
+    run shows `scaler` changed; its node takes `scaler` too, copied with `holder` (so the dict
+    still holds that scaler), and the next section reads the fitted one."""
     project = Project.at(make_corpus_project(tmp_path / "project"))
     cells = [
         ("code", "from sklearn.preprocessing import StandardScaler\nimport numpy as np"),
@@ -146,8 +147,8 @@ def test_a_change_no_node_can_be_given_is_reported(tmp_path: Path):
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": raw}))
     generated = generate(project, path, "hidden")
     write_conversion(project, generated)
-    _, outcome = verify_and_correct(project, generated, output_dir=tmp_path / "verify")
-    assert [(f.unit, f.variable, f.kind) for f in outcome.unseen] == [("fit", "scaler", "changed")]
-    assert not outcome.verified
-    assert "section 'fit': `scaler` is changed in place in the run" in outcome.render()
-    assert [c.dataset for c in outcome.mismatches] == ["hidden.n_features"]
+    corrected, outcome = verify_and_correct(project, generated, output_dir=tmp_path / "verify")
+    assert outcome.corrected == (("fit", "scaler"),), outcome.render()
+    assert outcome.mismatches == [] and outcome.unseen == [], outcome.render()
+    nodes = corrected.files["src/corpus/pipelines/hidden/nodes.py"]
+    assert "holder, scaler = copy.deepcopy((holder, scaler))" in nodes
