@@ -15,7 +15,7 @@ EXTRAS ?=
 # `make smoke`: the whole default pipeline on small data, as CI runs it.
 SMOKE_PARAMS := data_generation.n_transactions=40000,data_generation.n_customers=1500,data_generation.n_merchants=300
 
-.PHONY: install test-tools benchmark-tools labextension run test notebook-check smoke bento lint benchmark corpus clean
+.PHONY: install test-tools benchmark-tools labextension run test notebook-check dvc-check smoke bento lint benchmark corpus clean
 
 .tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"
@@ -49,6 +49,12 @@ install: $(STAMP)
 
 benchmark-tools: .tools/evidently/.installed
 
+# DVC (`dvc repro`, `dvc push`/`pull`; docs/reproducibility.md), in a locked environment of its
+# own (tools/dvc): ~100 packages the project never imports.
+.tools/dvc/.installed: tools/dvc/pyproject.toml tools/dvc/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/dvc $(UV) sync --frozen --python 3.11 --project tools/dvc
+	@touch $@
+
 # The project with the `tracking` extra, for the MLflow tests: a second environment, so that the
 # suite's other `kedro` commands run as a user's do without the extra.
 .tools/tracking/.installed: pyproject.toml uv.lock | $(UV)
@@ -75,7 +81,7 @@ labextension: $(LABEXT_BUILT)
 	@mkdir -p .venv/share/jupyter/labextensions
 	@ln -sfn "$(CURDIR)/src/lab2prod/lab/labextension" .venv/share/jupyter/labextensions/lab2prod
 
-test-tools: .tools/checkov/.installed .tools/tracking/.installed labextension
+test-tools: .tools/checkov/.installed .tools/tracking/.installed .tools/dvc/.installed labextension
 	@command -v prometheus >/dev/null || { \
 	  echo "Installing Prometheus (Debian's prometheus package) for the monitoring tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
@@ -93,6 +99,10 @@ test: install test-tools
 
 notebook-check: install
 	$(VENV_BIN)/kedro notebook check
+
+# dvc.yaml must be what the pipelines give now (`kedro dvc sync` writes it).
+dvc-check: install
+	$(VENV_BIN)/kedro dvc sync --check
 
 smoke: install
 	$(VENV_BIN)/kedro run --params "$(SMOKE_PARAMS)"

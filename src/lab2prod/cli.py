@@ -1,6 +1,7 @@
 """``kedro`` commands added by lab2prod: thin click adapters over library functions.
 
-``kedro monitor ...`` lives in ``lab2prod.monitoring.cli``.
+``kedro monitor ...`` lives in ``lab2prod.monitoring.cli``; ``kedro run --cache``, ``kedro lineage``
+and ``kedro reproduce`` in ``lab2prod.lineage.cli``.
 
 Kedro loads this module for every command run inside a project, so it imports only click; each
 command imports what it needs when it runs.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lab2prod.lineage.cli import dvc_group, lineage, reproduce, run
 from lab2prod.monitoring.cli import monitor
 
 if TYPE_CHECKING:
@@ -28,6 +30,10 @@ def commands() -> None:
 
 
 commands.add_command(monitor)
+commands.add_command(run)
+commands.add_command(lineage)
+commands.add_command(reproduce)
+commands.add_command(dvc_group)
 
 
 @commands.group()

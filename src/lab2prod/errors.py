@@ -10,6 +10,7 @@ The tree::
      ├── TrackingError              a catalog entry asks MLflow tracking for what it cannot log
      ├── SettingError               an environment setting lab2prod reads has an unusable value
      ├── IntegrityError             a model file differs from the SHA-256 recorded when written
+ ├── LineageError               a run manifest, model or bento cannot be traced or reproduced
      ├── ClusterError               a pipeline or a sweep cannot run on the Dask cluster
      │    ├── ClusterConfigError      dask.yml, the scheduler address or a node's tags are wrong
      │    ├── NotPortableError        a node or dataset cannot travel to the workers
@@ -199,6 +200,18 @@ class NodeLostError(ClusterError, RuntimeError):
     def __init__(self, message: str, *, node: str) -> None:
         super().__init__(message)
         self.node = node
+
+
+class LineageError(Lab2ProdError, ValueError):
+    """A run manifest cannot be found or read, or a model or bento names none.
+
+    Attributes:
+        run_id: The run (or tag) asked for.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class LabRequestError(Lab2ProdError, ValueError):

@@ -76,9 +76,9 @@ def _is_user_error(error: BaseException) -> bool:
     from kedro.validation import DataValidationError
     from kedro.validation.exceptions import ParameterValidationError
 
-    from lab2prod.errors import ClusterError
+    from lab2prod.errors import ClusterError, LineageError
 
-    user_errors = DataValidationError | ParameterValidationError | ClusterError
+    user_errors = DataValidationError | ParameterValidationError | ClusterError | LineageError
     return isinstance(error, user_errors) or (_storage_error(error) is not None)
 
 

@@ -175,6 +175,10 @@ class BentoModelDataset(AbstractDataset[Mapping[str, Any], ModelPackage]):
         return {
             "git": provenance.git_state(self._project_dir or Path.cwd()),
             "kedro_run_id": self._version.save if self._version else None,
+            # The run's manifest (lab2prod.lineage), named by the same id: `kedro lineage`.
+            "run_manifest": (
+                f"data/09_tracking/runs/{self._version.save}.json" if self._version else None
+            ),
             "training_data": (
                 provenance.fingerprint(training_data) if training_data is not None else None
             ),

@@ -333,10 +333,13 @@ _SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NU
 
 def _files(project: Path) -> dict[str, bytes]:
     """Every file a run wrote under data/, versioned folders' timestamps left out; executed
-    notebooks and their HTML are left out too (they hold the cells' timings)."""
+    notebooks and their HTML are left out too (they hold the cells' timings), and the run
+    manifests (their run ids and times)."""
     files = {}
     for path in sorted((project / "data").rglob("*")):
         if not path.is_file() or path.suffix in {".ipynb", ".html"} or path.name == ".gitkeep":
+            continue
+        if "09_tracking" in path.parts:  # the run manifest: its run id and times differ
             continue
         parts = list(path.relative_to(project).parts)
         if len(parts) >= 4 and parts[-2].endswith("Z"):  # data/06_models/model.pkl/<version>/

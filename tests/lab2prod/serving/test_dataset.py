@@ -98,7 +98,8 @@ def test_documents_travel_as_files_beside_the_model(fitted_model, scoring_input)
 
 
 def test_provenance_is_recorded_as_labels_and_metadata(fitted_model, scoring_input):
-    """Run id, git state, data fingerprint and versions are on the BentoML model itself."""
+    """Run id (and the run manifest it names), git state, data fingerprint and versions are on
+    the BentoML model itself."""
     name = unique_name()
     catalog_for(name, save_version="2026-11-26T10.00.00.000Z").save(
         "packaged_model", package_data(fitted_model, scoring_input)
@@ -112,6 +113,7 @@ def test_provenance_is_recorded_as_labels_and_metadata(fitted_model, scoring_inp
     assert labels["git_dirty"] in ("true", "false")  # the tests run inside the repository
     assert re.fullmatch(r"[0-9a-f]{40}", labels["git_commit"])
     provenance = metadata["provenance"]
+    assert provenance["run_manifest"] == "data/09_tracking/runs/2026-11-26T10.00.00.000Z.json"
     assert provenance["training_data"] == fingerprint(scoring_input)
     assert provenance["packages"]["scikit-learn"] == package_versions()["scikit-learn"]
     assert metadata["inputs"] == {"decision_threshold": 0.3}
