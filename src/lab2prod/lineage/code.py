@@ -157,10 +157,11 @@ class CodeScanner:
         if isinstance(obj, staticmethod | classmethod):
             obj = obj.__func__
         if not (inspect.isfunction(obj) or isinstance(obj, type)) and callable(obj):
-            # A callable object: its class's code and its own state.
+            # A callable object: its class's code and, for a project class, its own state (a
+            # library's callable, numpy's ufunc, is known by the library's version).
             name = self._visit(type(obj), functions, packages, seen)
             state = getattr(obj, "__dict__", None)
-            if state is not None:
+            if state is not None and self._is_project(type(obj).__module__):
                 functions[f"{name}(instance)"] = _digest(_safe_plain(state))
             return name
         name = _qualified(obj)

@@ -219,7 +219,7 @@ def render_tree(found: Trace) -> str:
         if shown:
             lines.append(f"{indent}  metrics: {shown}")
         for name, digest in (found.model.get("artifact_sha256") or {}).items():
-            lines.append(f"{indent}  artifact {name}: sha256:{digest}")
+            lines.append(f"{indent}  artifact {name}: {digest}")
         indent += "  "
     lines.append(
         f"{indent}run {run['run_id']}  ({run['status']}; {' '.join(run.get('command') or [])}; "

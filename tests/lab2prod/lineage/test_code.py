@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,3 +148,32 @@ def test_partial_arguments_count(tmp_path: Path, write_package):
     two = scanner.fingerprint(functools.partial(base.build, factor=2)).digest
     three = scanner.fingerprint(functools.partial(base.build, factor=3)).digest
     assert two != three
+
+
+def test_fingerprint_is_the_same_in_another_process(tmp_path: Path):
+    """What a node runs gives the same fingerprint in every process: a library's callable
+    objects (numpy's ufuncs) and module objects are known by version, not by state."""
+    source = tmp_path / "src" / "pkg_g"
+    source.mkdir(parents=True)
+    (source / "__init__.py").write_text("")
+    (source / "nodes.py").write_text(
+        "import numpy as np\n\n\ndef logs(values):\n    return np.log1p(np.abs(values))\n"
+    )
+    probe = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "from lab2prod.lineage.code import CodeScanner; import pkg_g.nodes as n;"
+        "print(CodeScanner(package=None, source_dir=Path(sys.argv[1]))"
+        ".fingerprint(n.logs).digest)"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / "src")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]  # after whatever Kedro logs when imported
+        for _ in range(2)
+    }
+    assert len(digests) == 1 and next(iter(digests)).startswith("sha256:")
