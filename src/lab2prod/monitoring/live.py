@@ -111,9 +111,16 @@ class LiveCounts:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.publish_seconds):
+        # Counts every second (the queued frames are small but many: their memory, not their
+        # rows, is what holding them for long would cost), publishes every publish_seconds.
+        last = time.monotonic()
+        while not self._stop.wait(min(1.0, self.publish_seconds)):
             try:
-                self.publish()
+                if time.monotonic() - last >= self.publish_seconds:
+                    self.publish()
+                    last = time.monotonic()
+                else:
+                    self.window()
             except (OSError, ValueError) as exc:  # a bad batch or a full disk: next time
                 logger.warning("Live drift counts not published: %s", exc)
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+COMPACT_SECONDS = 1.0
+"""How often the writer merges what was queued since (between the parts it writes)."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
@@ -156,7 +159,7 @@ class PredictionSink:
         last = time.monotonic()
         while True:
             with self._lock:
-                deadline = last + self.max_seconds
+                deadline = min(last + self.max_seconds, time.monotonic() + COMPACT_SECONDS)
                 while (
                     not self._closed
                     and self._pending_rows < self.max_rows
@@ -165,8 +168,44 @@ class PredictionSink:
                     self._wake.wait(remaining)
                 if self._closed:
                     return
-            self.flush()
-            last = time.monotonic()
+                due = self._pending_rows >= self.max_rows
+            if due or time.monotonic() - last >= self.max_seconds:
+                self.flush()
+                last = time.monotonic()
+            else:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Merge the queued batches into one: many small frames held for seconds cost far more
+        memory than their rows do (a 1-row frame is kilobytes of pandas structure)."""
+        with self._write_lock:
+            with self._lock:
+                batches, self._pending = self._pending, []
+            if len(batches) > 1:
+                try:
+                    batches = [self._merge(batches)]
+                except Exception as exc:  # kept as they were; the write will say what is wrong
+                    logger.debug("Prediction log batches not merged: %s", exc)
+            with self._lock:
+                self._pending[:0] = batches
+
+    @staticmethod
+    def _merge(batches: list[_Batch]) -> _Batch:
+        import pandas as pd
+
+        extra: dict[str, list[Any]] = {}
+        for name in dict.fromkeys(key for b in batches for key in b.extra):
+            values: list[Any] = []
+            for b in batches:
+                value = b.extra.get(name)
+                values.extend(value if isinstance(value, list) else [value] * b.rows)
+            extra[name] = values
+        return _Batch(
+            pd.concat([b.inputs for b in batches], ignore_index=True),
+            pd.concat([b.outputs for b in batches], ignore_index=True),
+            extra,
+            sum(b.rows for b in batches),
+        )
 
     def flush(self) -> int:
         """Write every queued batch now, as one part.

@@ -211,3 +211,20 @@ def test_a_store_whose_package_is_missing_is_refused_at_start():
 
     with pytest.raises(MonitoringError, match=r"cannot be written: .*Install"):
         PredictionSink("gcs://bucket/log").start()
+
+
+def test_queued_batches_are_merged_between_parts_and_written_as_they_were(tmp_path):
+    """Between parts, the writer merges what is queued into one batch (small frames held for
+    seconds cost more memory than their rows); the part holds the same rows and columns."""
+    sink = PredictionSink(str(tmp_path / "log"), max_rows=1_000, max_seconds=60)
+    for first in range(0, 30, 3):
+        sink.add(*scored(first, 3), model="m:1", request_id=[f"r{first}"] * 3)
+    sink._compact()
+    assert len(sink._pending) == 1 and sink._pending[0].rows == 30
+    sink.add(*scored(30, 2), model="m:2")
+    sink.close()
+
+    frame = logged(tmp_path / "log").sort_values("transaction_id")
+    assert list(frame["transaction_id"]) == [f"tx{i:06d}" for i in range(32)]
+    assert list(frame["model"]) == ["m:1"] * 30 + ["m:2"] * 2
+    assert frame["request_id"].iloc[4] == "r3" and pd.isna(frame["request_id"].iloc[31])
