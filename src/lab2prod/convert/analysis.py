@@ -9,8 +9,10 @@ names cross sections, and which statements are dropped as display-only.
 The rules are a model of common notebook code, not of Python: a call is pure when it is a method
 that is not known to mutate (``df.groupby(...)``), or a function of a numeric library
 (``pd.concat``, ``np.log``); it mutates its receiver when the method is a known mutator
-(``append``, ``fit``) or has ``inplace=True``. Anything else (notebook functions, unknown
-callables) is kept as an effect, so the worst a wrong guess costs is a statement kept.
+(``append``, ``fit``) or has ``inplace=True``, or when its result is unused and the method is
+not known to be pure (``mapie.conformalize(X, y)``, ``G.add_edge(1, 2)``). Anything else
+(notebook functions, unknown callables) is kept as an effect, so the worst a wrong guess costs
+is a statement kept.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from lab2prod.convert.effects import (
     dotted,
     imported_names,
     root_name,
+    unused_call_changes,
 )
 
 
@@ -327,6 +330,17 @@ class _Walker:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             construct = "global" if isinstance(node, ast.Global) else "nonlocal"
             self.unsupported.append(Unsupported(line, construct))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            # A call whose result is unused runs for its effect: unless its method is known
+            # not to change anything, it changes the notebook variable it is called on.
+            self.expr(node.value)
+            changed = unused_call_changes(
+                node.value, self.scope.modules, self.scope.helpers, self.scope.plot_names
+            )
+            kernel = changed == "catalog" and self.scope.kernel_catalog
+            if changed is not None and not kernel:
+                self.call_effects[-1] = Effect.EFFECT  # the outermost call is analysed last
+                self.event(EventKind.MUTATE, changed, line)
         else:  # Expr, Return, Raise, Assert, Match, Pass, ...
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):

@@ -1,9 +1,12 @@
 """How a call affects things: pure, display, plot, file write, or an effect (and on what).
 
-The tables are a model of common notebook code, not of Python: a method call is pure unless the
-method is known to change its receiver (``append``, ``fit``, anything with ``inplace=True``); a
-function of a numeric library is pure unless it reads, writes or seeds; anything else
-(notebook functions, unknown callables) is an effect, kept in the generated code.
+The tables are a model of common notebook code, not of Python: a method call whose result is
+used is pure unless the method is known to change its receiver (``append``, ``fit``, anything
+with ``inplace=True``); one whose result is unused (a bare ``obj.method(...)``) changes its
+receiver unless the method is known pure (``PURE_METHODS``: ``head``, ``describe``, ...) or the
+call displays, plots or writes. A function of a numeric library is pure unless it reads, writes
+or seeds; anything else (notebook functions, unknown callables) is an effect, kept in the
+generated code.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ MUTATING_METHODS = frozenset(
         # numpy random generators: drawing advances their state
         "normal", "uniform", "integers", "random", "choice", "shuffle", "permutation",
         "standard_normal", "binomial", "poisson", "exponential", "lognormal", "beta", "gamma",
-        "multivariate_normal", "bytes",
+        "multivariate_normal", "bytes", "permuted",
+        # numpy RandomState (legacy): drawing advances its state too
+        "randint", "rand", "randn", "random_sample", "random_integers", "ranf", "seed",
+        "set_state", "tomaxint", "standard_exponential", "standard_gamma", "standard_t",
+        "standard_cauchy", "chisquare", "dirichlet", "geometric", "gumbel", "hypergeometric",
+        "laplace", "logistic", "logseries", "multinomial", "negative_binomial",
+        "noncentral_chisquare", "noncentral_f", "pareto", "rayleigh", "triangular",
+        "vonmises", "wald", "weibull", "zipf",
     }
 )  # fmt: skip
 """Methods that change the object they are called on (so its name gets a new dataset)."""
@@ -49,6 +59,41 @@ WRITE_METHODS = frozenset(
     }
 )  # fmt: skip
 """Methods that write a file: dropped from nodes (a pipeline saves through its catalog)."""
+
+PURE_METHODS = frozenset(
+    {
+        # pandas and numpy: looking at data
+        "head", "tail", "describe", "info", "sample", "value_counts", "nunique", "unique",
+        "isna", "isnull", "notna", "notnull", "sum", "mean", "median", "std", "var", "sem",
+        "min", "max", "count", "corr", "cov", "corrwith", "quantile", "mode", "skew", "kurt",
+        "kurtosis", "prod", "cumsum", "cumprod", "cummax", "cummin", "idxmax", "idxmin",
+        "argmax", "argmin", "nlargest", "nsmallest", "abs", "round", "clip", "diff",
+        "pct_change", "shift", "rank", "all", "any", "equals", "isin", "between", "duplicated",
+        "memory_usage", "groupby", "agg", "aggregate", "rolling", "expanding", "resample",
+        "pivot", "pivot_table", "melt", "stack", "unstack", "transpose", "explode", "merge",
+        "join", "concat", "query", "filter", "select_dtypes", "drop", "dropna",
+        "drop_duplicates", "fillna", "interpolate", "rename", "reset_index", "set_index",
+        "sort_values", "sort_index", "reindex", "astype", "copy", "assign", "where", "mask",
+        "get", "items", "keys", "values", "iterrows", "itertuples", "to_string", "to_dict",
+        "to_numpy", "to_list", "tolist", "to_frame", "item", "reshape", "ravel", "flatten",
+        "dot", "nonzero", "squeeze", "view", "first", "last", "nth", "size",
+        # scikit-learn and statsmodels: using a fitted model
+        "predict", "predict_proba", "predict_log_proba", "decision_function", "score",
+        "score_samples", "transform", "inverse_transform", "get_params", "get_feature_names_out",
+        "summary", "summary2", "conf_int",
+        # strings and containers
+        "format", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower", "title",
+        "replace", "startswith", "endswith", "find", "index", "encode", "decode",
+        # showing
+        "show", "display", "render", "_repr_html_",
+    }
+)  # fmt: skip
+"""Methods known not to change their receiver: a bare call of one only shows its result.
+
+A bare call (its result unused) of any other method of a notebook variable is kept for its
+effect, and its receiver counts as changed (``model.conformalize(X, y)``, ``G.add_edge(1, 2)``,
+``params["x"].set(min=0)``).
+"""
 
 PLOT_MODULES = frozenset({"matplotlib", "seaborn", "plotly", "altair", "bokeh", "plotnine"})
 PLOT_METHODS = frozenset({"plot", "hist", "boxplot", "scatter_matrix", "style"})
@@ -123,6 +168,36 @@ def call_effect(
             return "effect", root
         return ("effect", None) if receiver_module else ("none", None)
     return "none", None
+
+
+_BUILTIN_TYPES = frozenset(
+    {"str", "bytes", "dict", "list", "set", "frozenset", "int", "float", "complex", "tuple",
+     "object", "type", "bool", "bytearray"}
+)  # fmt: skip
+
+
+def unused_call_changes(
+    node: ast.Call,
+    modules: Mapping[str, str],
+    helpers: Mapping[str, object],
+    plot_names: set[str],
+) -> str | None:
+    """The notebook variable a call whose result is unused changes, if it may change one.
+
+    A bare ``obj.method(...)`` (or ``obj[key].method(...)``, ``obj.attr.method(...)``) of a
+    notebook variable runs for its effect unless the method is known not to change anything
+    (``PURE_METHODS``), or the call displays, plots or writes: ``obj`` gets a new version.
+    """
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr in PURE_METHODS:
+        return None
+    root = root_name(func.value)
+    if root is None or root in modules or root in helpers or root in _BUILTIN_TYPES:
+        return None
+    effect, changed = call_effect(node, modules, helpers, plot_names)
+    if changed is not None or effect in ("display", "plot", "write"):
+        return None  # already a known change, or not a change at all
+    return root
 
 
 def module_call_effect(name: str) -> str:

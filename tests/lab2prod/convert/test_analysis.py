@@ -28,6 +28,17 @@ STATEMENTS = [
     ("np.log(df['a'])", "none", set(), set()),
     ("clean(df)", "effect", set(), set()),
     ("b = a", "none", set(), {"b"}),
+    # A call whose result is unused changes its receiver, unless its method is known pure.
+    ("mapie.conformalize(X, y)", "effect", {"mapie"}, set()),
+    ('params["sigmax"].set(min=0)', "effect", {"params"}, set()),
+    ("G.add_edge(1, 2)", "effect", {"G"}, set()),
+    ("search.results.reset()", "effect", {"search"}, set()),
+    ("for g in graphs:\n    g.add_edge(1, 2)", "effect", {"g"}, {"g"}),
+    ("threshold = mapie.compute_threshold(X)", "none", set(), {"threshold"}),
+    ("model.summary()", "none", set(), set()),
+    ("', '.join(names)", "none", set(), set()),
+    ("x = rs.randn(3)", "effect", {"rs"}, {"x"}),
+    ("rs.randint(0, 10)", "effect", {"rs"}, set()),
 ]
 
 

@@ -513,6 +513,37 @@ def test_a_function_fitting_a_notebook_variable_changes_the_callers_object():
     assert "fitted_in_a_helper.search_search" in wiring(node(found, "report"))[0]
 
 
+def test_a_method_call_whose_result_is_unused_is_kept_and_changes_its_object():
+    """`tally.absorb(values)`, `params["sigmax"].set(min=3.0)`, `graph.add_edge(...)`:
+    kept for their effect, each object gets the version the section made, and the report
+    reads those (not the objects as they were before the calls)."""
+    found = plan("effect_calls_unused_result")
+    update = node(found, "update")
+    stem = "effect_calls_unused_result"
+    assert wiring(update)[1] == [
+        f"{stem}.tally_update",
+        f"{stem}.params_update",
+        f"{stem}.graph_update",
+    ]
+    assert update.copies == ("tally", "params", "graph")
+    for kept in (
+        "tally.absorb(values)",
+        'params["sigmax"].set(min=3.0)',
+        "graph.add_edge(values[i], values[i + 1])",
+    ):
+        assert kept in update.body
+    assert "tally.describe()" not in update.body  # a known display method stays display
+    # A legacy RandomState's draw advances it: the report draws from the advanced state.
+    assert f"{stem}.rs_draw" in wiring(node(found, "draw"))[1]
+    report = wiring(node(found, "report"))[0]
+    assert report == [
+        f"{stem}.tally_update",
+        f"{stem}.params_update",
+        f"{stem}.graph_update",
+        f"{stem}.rs_draw",
+    ]
+
+
 def test_a_value_kept_for_its_effect_that_nothing_reads_is_a_result(tmp_path: Path):
     """`best = tune(...)` is kept (the call has effects); `best`, read by nothing, is saved
     instead of becoming a local variable nobody uses."""
