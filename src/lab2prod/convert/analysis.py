@@ -26,6 +26,7 @@ from lab2prod.convert.effects import (
     ARGUMENT_MUTATING_METHODS,
     ARGUMENT_MUTATORS,
     FIT_METHODS,
+    OUTSIDE_EFFECT_METHODS,
     UNSUPPORTED_CALLS,
     call_effect,
     dotted,
@@ -340,7 +341,8 @@ class _Walker:
             kernel = changed == "catalog" and self.scope.kernel_catalog
             if changed is not None and not kernel:
                 self.call_effects[-1] = Effect.EFFECT  # the outermost call is analysed last
-                self.event(EventKind.MUTATE, changed, line)
+                if node.value.func.attr not in OUTSIDE_EFFECT_METHODS:  # type: ignore[attr-defined]
+                    self.event(EventKind.MUTATE, changed, line)
         else:  # Expr, Return, Raise, Assert, Match, Pass, ...
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):

@@ -200,6 +200,16 @@ def unused_call_changes(
     return root
 
 
+OUTSIDE_EFFECT_METHODS = frozenset(
+    {
+        "write", "writelines", "flush", "close", "commit", "rollback", "execute",
+        "executemany", "send", "sendall", "debug", "warning", "error", "exception", "critical",
+    }
+)  # fmt: skip
+"""Methods whose effect is outside the object (a file, a database, a log): a bare call of one
+is kept, but its receiver (a handle, a connection, a logger) gets no new version."""
+
+
 def module_call_effect(name: str) -> str:
     parts = name.lstrip(".").split(".")
     if name in DISPLAY_FUNCTIONS or parts[0] in DISPLAY_MODULES:
