@@ -218,6 +218,10 @@ def test_kedro_monitor_check_on_the_services_log_flags_the_inflated_amounts(
         "prediction_log:\n"
         "  type: lab2prod.monitoring.ParquetLogDataset\n"
         f"  path: {server.prediction_log}\n"
+        # No labels: the shared project's own (other tests write some) would add a decay verdict.
+        "labels:\n"
+        "  type: lab2prod.monitoring.ParquetLogDataset\n"
+        f"  path: {conf / 'no_labels'}\n"
     )
     try:
         result = subprocess.run(

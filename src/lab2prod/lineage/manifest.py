@@ -263,6 +263,11 @@ class _Run:
             if getattr(dataset, "_EPHEMERAL", False):
                 return {"kind": "memory", "producer": self._producers.get(name)}
             return {"kind": "unknown", "why": str(exc)}
+        except Exception as exc:  # storage errors are the load's to report
+            # A storage that refuses (a wrong secret, a missing bucket) must not fail the run
+            # here, with the storage client's traceback: Kedro's load names the dataset and the
+            # cause. Unknown is never equal to anything, so `--cache` runs the node.
+            return {"kind": "unknown", "why": f"{type(exc).__name__}: {exc}"}
 
     def _dataset_entry(self, name: str) -> dict[str, Any]:
         entry = self.manifest["datasets"].get(name)
