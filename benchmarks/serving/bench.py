@@ -254,13 +254,18 @@ def _measure(
             runs["mean_batch_size"] = _mean_batch_size(url)
         return runs
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop_server(server)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop a server started in its own session: SIGTERM to its group, SIGKILL after 30 s."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def measure_ceiling(tag: str, project: Path, env: dict, batches: Path) -> dict:

@@ -125,13 +125,8 @@ class _Server:
         return self.url
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            bench.stop_server(self.process)
 
 
 def _ok_rate(load: Load, start: float, end: float) -> float:

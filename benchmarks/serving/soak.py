@@ -38,7 +38,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -283,13 +282,7 @@ def _soak(target: Target, args: argparse.Namespace, project: Path) -> dict:
             result.update(batches)
         return result
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        bench.stop_server(server)
 
 
 def _window(args: argparse.Namespace, url: str, bodies: Path, seconds: float) -> dict:
