@@ -39,7 +39,7 @@ from lab2prod.runner.checks import (
 from lab2prod.runner.config import DaskSettings, load_settings
 from lab2prod.runner.project import current_project
 from lab2prod.runner.schedule import Schedule
-from lab2prod.runner.tags import node_options
+from lab2prod.runner.tags import check_limits, node_options
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -107,6 +107,7 @@ class DaskRunner(AbstractRunner):
         options = {
             node: node_options(node, default_retries=settings.retries) for node in pipeline.nodes
         }
+        check_limits(options)
         memory = memory_datasets(pipeline, catalog)
         in_process = (
             self._client is None and not settings.address and not (settings.local_cluster.processes)

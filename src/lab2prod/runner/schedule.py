@@ -57,6 +57,8 @@ class Schedule:
             name for node in pipeline.nodes for name in node.inputs if name in memory
         )
         self.keep = set(pipeline.outputs()) & memory
+        # How many nodes of each `dask.limit.NAME-N` group are running.
+        self.limited: Counter[str] = Counter()
 
     def run(self, payload: bytes | None, *, in_process: bool) -> None:
         """Run every node; ``payload`` is the pickled catalog for worker processes, ``None``
@@ -77,6 +79,7 @@ class Schedule:
         try:
             for future in completed:
                 node = self.running.pop(future)
+                self.limited.subtract(self.options[node].limits.keys())
                 self._result(future, node)
                 self.done.add(node)
                 logger.info("Completed node: %s", node.name)
@@ -106,9 +109,12 @@ class Schedule:
         ready = [node for node in self.pipeline.nodes if node in self.todo]
         ready = [node for node in ready if self.dependencies[node] <= self.done]
         for node in ready:
+            opts = self.options[node]
+            if any(self.limited[name] >= n for name, n in opts.limits.items()):
+                continue  # its group is full: submitted when one of the group ends
+            self.limited.update(opts.limits.keys())
             self.todo.discard(node)
             self._client_before_node_run(node)
-            opts = self.options[node]
             inputs = {name: self.data[name] for name in node.inputs if name in self.memory}
             outputs = [name for name in node.outputs if name in self.memory]
             future = self.client.submit(

@@ -1,4 +1,4 @@
-"""Node tags that ask Dask for retries and worker resources.
+"""Node tags that ask Dask for retries, worker resources, native threads and limits.
 
 Kedro tags may hold letters, digits, ``_``, ``.`` and ``-`` only, so the options read::
 
@@ -16,7 +16,13 @@ Kedro tags may hold letters, digits, ``_``, ``.`` and ``-`` only, so the options
   gradient-boosted model), as ``SequentialRunner`` gives it them (``all`` is the run's own
   ``OMP_NUM_THREADS`` when ``kedro run`` was started with one). The pools sized are those of
   libraries loaded when the node starts (what its module imports), and the worker's limit is
-  back once it ends.
+  back once it ends;
+- ``dask.limit.NAME-N``: at most N of the nodes tagged ``dask.limit.NAME-N`` run at once, on
+  whichever workers: for nodes that each need much of the cluster's memory (fits that each hold
+  their own copy of a large table), which workers could otherwise run side by side. Dask's
+  resources count per worker, so they cannot say "one at a time across the cluster"; the
+  runner holds such a node back until one of its group ends. Every node of a group gives the
+  same N.
 
 Any other tag starting with ``dask.`` is an error, named with the node, before the run starts.
 """
@@ -36,7 +42,8 @@ PREFIX = "dask."
 _RETRIES = re.compile(r"dask\.retries-(?P<n>\d+)")
 _RESOURCE = re.compile(r"dask\.resources\.(?P<name>[A-Za-z_][\w]*)-(?P<amount>[\w.]+)")
 _THREADS = re.compile(r"dask\.threads-(?P<n>[1-9]\d*|all)")
-_EXAMPLES = ("dask.retries-2", "dask.resources.memory-4GB", "dask.threads-all")
+_LIMIT = re.compile(r"dask\.limit\.(?P<name>[A-Za-z_][\w]*)-(?P<n>[1-9]\d*)")
+_EXAMPLES = ("dask.retries-2", "dask.resources.memory-4GB", "dask.threads-all", "dask.limit.fit-1")
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,14 @@ class NodeOptions:
         resources: Worker resources the node needs, by name.
         threads: Native threads of the node (a number, or ``"all"`` cores of the worker's
             machine); ``None``: the worker's share.
+        limits: The groups the node belongs to, each with how many of its nodes may run at
+            once.
     """
 
     retries: int = 0
     resources: dict[str, float] = field(default_factory=dict)
     threads: int | str | None = None
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
@@ -68,6 +78,7 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
     retries: set[int] = set()
     resources: dict[str, float] = {}
     threads: set[int | str] = set()
+    limits: dict[str, int] = {}
     for tag in sorted(node.tags):
         if not tag.startswith(PREFIX):
             continue
@@ -77,6 +88,15 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
             resources[match["name"]] = _amount(match["amount"], tag, node)
         elif match := _THREADS.fullmatch(tag):
             threads.add(match["n"] if match["n"] == "all" else int(match["n"]))
+        elif match := _LIMIT.fullmatch(tag):
+            if match["name"] in limits:
+                raise ClusterConfigError(
+                    f"Node '{node.name}' has several limits for the group '{match['name']}' "
+                    f"({limits[match['name']]} and {match['n']}): keep one.",
+                    key="dask.limit",
+                    node=node.name,
+                )
+            limits[match["name"]] = int(match["n"])
         else:
             hint = did_you_mean(tag, _EXAMPLES, n=1, cutoff=0.5, sentence=True)
             hint = f" {hint}" if hint else ""
@@ -84,7 +104,7 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
                 f"Node '{node.name}' has the tag '{tag}', which Dask cannot read.{hint} "
                 "Tags starting with 'dask.' are 'dask.retries-N', "
                 "'dask.resources.NAME-AMOUNT' (e.g. 'dask.resources.memory-4GB') and "
-                "'dask.threads-N' or 'dask.threads-all'.",
+                "'dask.threads-N' or 'dask.threads-all', and 'dask.limit.NAME-N'.",
                 key=tag,
                 node=node.name,
             )
@@ -104,7 +124,28 @@ def node_options(node: Node, *, default_retries: int = 0) -> NodeOptions:
         retries=retries.pop() if retries else default_retries,
         resources=resources,
         threads=threads.pop() if threads else None,
+        limits=limits,
     )
+
+
+def check_limits(options: dict[Node, NodeOptions]) -> None:
+    """Refuse a ``dask.limit.NAME-N`` group whose nodes give different N.
+
+    Raises:
+        ClusterConfigError: Naming the group and the nodes of each N.
+    """
+    groups: dict[str, dict[int, list[str]]] = {}
+    for node, opts in options.items():
+        for name, n in opts.limits.items():
+            groups.setdefault(name, {}).setdefault(n, []).append(node.name)
+    for name, by_n in sorted(groups.items()):
+        if len(by_n) > 1:
+            which = "; ".join(f"{n}: {sorted(nodes)}" for n, nodes in sorted(by_n.items()))
+            raise ClusterConfigError(
+                f"The nodes of the limit group '{name}' disagree on how many may run at once "
+                f"({which}): give every 'dask.limit.{name}-N' tag the same N.",
+                key=f"dask.limit.{name}",
+            )
 
 
 def _amount(text: str, tag: str, node: Node) -> float:

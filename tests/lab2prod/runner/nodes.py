@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,10 @@ def kill_worker_always(x: list[int]) -> list[int]:
 
 def same(x: Any) -> Any:
     return x
+
+
+def spell(x: list[int], seconds: float) -> tuple[float, float]:
+    """Hold a worker for ``seconds``; when it started and ended (wall clock)."""
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()

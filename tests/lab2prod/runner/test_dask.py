@@ -148,6 +148,45 @@ def test_threads_tag_sizes_the_nodes_native_pools_and_gives_the_workers_limit_ba
     assert threads == {"tagged_threads": 2, "untagged": 1, "after_a": 1, "after_b": 1}
 
 
+def test_limit_tag_runs_its_group_one_at_a_time_and_leaves_other_nodes_free():
+    """On a worker with room for three nodes at once, two independent `dask.limit.fit-1`
+    nodes never overlap, and an untagged node runs beside the first of them."""
+    catalog = DataCatalog({"x": MemoryDataset([1]), "params:s": MemoryDataset(1.0)})
+    pipeline = Pipeline(
+        [
+            node(nodes.spell, ["x", "params:s"], "a", name="fit_a", tags=["dask.limit.fit-1"]),
+            node(nodes.spell, ["x", "params:s"], "b", name="fit_b", tags=["dask.limit.fit-1"]),
+            node(nodes.spell, ["x", "params:s"], "c", name="free"),
+        ]
+    )
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=3, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        DaskRunner(client=client).run(pipeline, catalog)
+    (a0, a1), (b0, b1), (c0, c1) = (catalog.load(name) for name in "abc")
+    assert a1 <= b0 or b1 <= a0, "the two fits overlapped"
+    first_start, first_end = min((a0, a1), (b0, b1))
+    assert c0 < first_end and first_start < c1, "the free node waited for the fits"
+
+
+def test_a_limit_group_that_disagrees_is_refused_before_the_run(processes, tmp_path):
+    """Two nodes of one group with different N: named before any node runs."""
+    marker = tmp_path / "ran"
+    catalog = DataCatalog({"x": MemoryDataset([1]), "params:m": MemoryDataset(str(marker))})
+    pipeline = Pipeline(
+        [
+            node(nodes.note_call, ["x", "params:m"], "a", name="a", tags=["dask.limit.fit-1"]),
+            node(nodes.note_call, ["x", "params:m"], "b", name="b", tags=["dask.limit.fit-2"]),
+        ]
+    )
+    with pytest.raises(ClusterConfigError, match=r"group 'fit' disagree.*1: \['a'\]; 2: \['b'\]"):
+        DaskRunner(client=processes).run(pipeline, catalog)
+    assert not marker.exists()
+
+
 def _unpicklable_dataset(marker: Path) -> tuple[Pipeline, DataCatalog]:
     catalog = DataCatalog(
         {"x": nodes.LockedDataset([1]), "params:marker": MemoryDataset(str(marker))}

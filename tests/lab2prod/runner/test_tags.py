@@ -28,6 +28,8 @@ def _node(*tags: str):
         (("dask.resources.slots-0.5",), NodeOptions(resources={"slots": 0.5})),
         (("dask.threads-2",), NodeOptions(threads=2)),
         (("dask.threads-all",), NodeOptions(threads="all")),
+        (("dask.limit.fit-1",), NodeOptions(limits={"fit": 1})),
+        (("dask.limit.fit-2", "dask.limit.io-1"), NodeOptions(limits={"fit": 2, "io": 1})),
     ],
 )
 def test_tags_become_dask_options(tags, options):
@@ -55,6 +57,9 @@ def test_default_retries_apply_to_untagged_nodes_only():
         (("dask.threads-0",), "tag 'dask.threads-0', which Dask cannot read"),
         (("dask.thread-all",), "Did you mean 'dask.threads-all'"),
         (("dask.threads-2", "dask.threads-all"), r"several threads tags \['2', 'all'\]"),
+        (("dask.limit.fit-0",), "tag 'dask.limit.fit-0', which Dask cannot read"),
+        (("dask.limits.fit-1",), "Did you mean 'dask.limit.fit-1'"),
+        (("dask.limit.fit-1", "dask.limit.fit-2"), r"several limits for the group 'fit'"),
     ],
 )
 def test_malformed_tags_are_named(tags, message):

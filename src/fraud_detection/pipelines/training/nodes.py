@@ -194,9 +194,9 @@ def train_model(train_set: pd.DataFrame, params: ModelParams) -> HistGradientBoo
     Returns:
         The fitted classifier; ``feature_names_in_`` holds the feature columns in order.
     """
-    features = feature_columns(train_set)
+    features = _feature_frame(train_set, feature_columns(train_set))
     model = HistGradientBoostingClassifier(**params.model_dump())
-    return model.fit(train_set[features], train_set[LABEL_COLUMN])
+    return model.fit(features, train_set[LABEL_COLUMN])
 
 
 def train_baseline(train_set: pd.DataFrame, params: BaselineParams) -> Pipeline:
@@ -210,11 +210,32 @@ def train_baseline(train_set: pd.DataFrame, params: BaselineParams) -> Pipeline:
         The fitted ``StandardScaler`` + ``LogisticRegression`` pipeline, with
         ``feature_names_in_`` set.
     """
-    features = feature_columns(train_set)
-    baseline = Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("classify", LogisticRegression(**params.model_dump())),
-        ]
-    )
-    return baseline.fit(train_set[features], train_set[LABEL_COLUMN])
+    features = _feature_frame(train_set, feature_columns(train_set))
+    scaler = StandardScaler().fit(features)
+    # The fitted pipeline, step by step, as `Pipeline.fit` makes it, with one copy of the
+    # features where it makes two: `StandardScaler.transform` copies them (column-major, as the
+    # table holds them), then `LogisticRegression` copies that into the row-major array it
+    # fits on. Here the row-major copy is made at once and scaled in place, by the very
+    # operations of `transform`: the same numbers, the same fitted steps (pickles unchanged).
+    scaled = np.ascontiguousarray(features, dtype=np.float64)
+    scaled -= scaler.mean_
+    scaled /= scaler.scale_
+    classifier = LogisticRegression(**params.model_dump()).fit(scaled, train_set[LABEL_COLUMN])
+    del scaled
+    return Pipeline([("scale", scaler), ("classify", classifier)])
+
+
+def _feature_frame(table: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The ``features`` columns of ``table``, sharing its memory when they are one run of
+    columns in order (as in ``model_input``, whose features follow the keys).
+
+    ``table[features]`` copies every feature (a take), on top of the float64 array that
+    scikit-learn then reads from it; a slice of consecutive columns is a view of the table's
+    float block, which scikit-learn reads without a copy, in the same column-major order. At
+    7,000,000 training rows of 41 features a copy is 2.1 GiB.
+    """
+    positions = table.columns.get_indexer(features)
+    first = int(positions[0])
+    if np.array_equal(positions, np.arange(first, first + len(features))):
+        return table.iloc[:, first : first + len(features)]
+    return table[features]

@@ -22,15 +22,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["train_set", "params:training.model"],
                 outputs="model",
                 name="train_model",
-                # With DaskRunner: its OpenMP pools take every core, as on one machine (it is
-                # most of the pipeline's time; the baseline beside it is short).
-                tags=["dask.threads-all"],
+                # With DaskRunner: one fit at a time (each holds its own copy of train_set: two
+                # at once need twice the memory, and on two cores save little time), its OpenMP
+                # pools taking every core, as on one machine.
+                tags=["dask.threads-all", "dask.limit.fit-1"],
             ),
             node(
                 train_baseline,
                 inputs=["train_set", "params:training.baseline"],
                 outputs="baseline_model",
                 name="train_baseline",
+                tags=["dask.threads-all", "dask.limit.fit-1"],
             ),
         ]
     )
