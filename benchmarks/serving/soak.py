@@ -466,9 +466,10 @@ def _render(
     if len(logged) == 2:
         off, on = (lab2prod[n] for n in sorted(logged))  # "off" sorts before "on"
         ratio = on["worst"]["rps"] / off["worst"]["rps"]
+        median = on["rps"][1] / off["rps"][1]
         lines.append(
             f"- recording (prediction log, live drift) on against off: worst window "
-            f"x{ratio:.2f} (target: >= 0.90), CPU per request "
+            f"x{ratio:.2f} (target: >= 0.90), median window x{median:.2f}, CPU per request "
             f"{off['cpu_ms_per_request']:.2f} -> "
             f"{on['cpu_ms_per_request']:.2f} ms."
         )

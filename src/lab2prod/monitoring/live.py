@@ -2,8 +2,9 @@
 
 Each serving worker counts what it scores on the bins of the model's reference profile, in time
 slots covering the last ``window_seconds`` (:class:`LiveCounts`). Counting happens on a
-background thread, a few times a minute, on everything scored since: the scoring thread only
-hands over a reference to the batch. That thread also publishes the worker's window as a small
+background thread, every second, on everything scored since, joined column by column
+(``columns.py``: one numpy concatenation per column, no frame): the scoring thread only hands
+over a reference to the batch. That thread also publishes the worker's window as a small
 file in a folder the server's workers share (BentoML's ``PROMETHEUS_MULTIPROC_DIR``).
 
 Whichever worker answers ``/metrics`` merges the fresh files of every worker (a file not
@@ -36,15 +37,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lab2prod.monitoring.columns import columns_of, concat, row_count
 from lab2prod.monitoring.window import WindowCounts, count_frame
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from lab2prod.monitoring.drift import DriftParams
     from lab2prod.monitoring.reference import ReferenceProfile
 
@@ -86,16 +86,17 @@ class LiveCounts:
         self.slot_seconds = self.window_seconds / slots
         self.publish_seconds = float(publish_seconds)
         self.path = self.directory / f"{FILE_PREFIX}{os.getpid()}.json"
-        self._pending: list[tuple[pd.DataFrame, pd.DataFrame | None]] = []
+        self._pending: list[tuple[Any, Any]] = []
         self._lock = threading.Lock()
         self._slots: deque[tuple[float, WindowCounts]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, inputs: pd.DataFrame, outputs: pd.DataFrame | None = None) -> None:
-        """Queue a scored batch, counted later: ``inputs`` and ``outputs`` row for row, together
-        holding every profiled column (an output's column wins over an input's of its name).
-        The frames are kept as they are: the caller must not change them after."""
+    def add(self, inputs: Any, outputs: Any = None) -> None:
+        """Queue a scored batch, counted later: ``inputs`` and ``outputs`` row for row (pandas
+        frames, or mappings of column name to values), together holding every profiled column
+        (an output's column wins over an input's of its name). They are kept as they are: the
+        caller must not change them after."""
         with self._lock:
             self._pending.append((inputs, outputs))
 
@@ -111,8 +112,8 @@ class LiveCounts:
         return self
 
     def _run(self) -> None:
-        # Counts every second (the queued frames are small but many: their memory, not their
-        # rows, is what holding them for long would cost), publishes every publish_seconds.
+        # Counts every second (the queued batches are small but many: joining them costs per
+        # batch, not per row), publishes every publish_seconds.
         last = time.monotonic()
         while not self._stop.wait(min(1.0, self.publish_seconds)):
             try:
@@ -161,24 +162,17 @@ class LiveCounts:
         self.path.unlink(missing_ok=True)
 
 
-def _joined(
-    batches: list[tuple[pd.DataFrame, pd.DataFrame | None]], names: list[str]
-) -> pd.DataFrame:
-    """The profiled columns of scored batches, as one frame (one concatenation per side)."""
-    import pandas as pd
-
-    def joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        if len(frames) == 1:
-            return frames[0].reset_index(drop=True)
-        return pd.concat(frames, ignore_index=True)
-
-    inputs = joined([i for i, _ in batches])
-    outputs = [o for _, o in batches if o is not None]
-    columns = {name: inputs[name] for name in names if name in inputs.columns}
-    if outputs:
-        out = joined(outputs)
-        columns.update({name: out[name] for name in names if name in out.columns})
-    return pd.DataFrame(columns)
+def _joined(batches: list[tuple[Any, Any]], names: list[str]) -> dict[str, Any]:
+    """The profiled columns of scored batches, each joined into one (a column missing from a
+    batch is left out: ``count_frame`` then names it)."""
+    parts = []
+    for inputs, outputs in batches:
+        columns = columns_of(inputs, names)
+        columns.update(columns_of(outputs, names))
+        parts.append(columns)
+    lengths = [row_count(inputs) for inputs, _ in batches]
+    present = [name for name in names if all(name in part for part in parts)]
+    return {name: concat([part[name] for part in parts], lengths) for name in present}
 
 
 def merged_window(

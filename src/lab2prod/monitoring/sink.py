@@ -2,11 +2,12 @@
 
 The scoring thread hands each scored batch to :meth:`PredictionSink.add`, which only appends a
 reference to a list (microseconds, whatever the batch's size): no conversion, no I/O, no lock
-held while anything is written. A background thread turns what accumulated into one Arrow table
-and writes it as a part of the log (:func:`lab2prod.monitoring.log.write_part`: a temporary name
-then a rename, or an object store's put) when ``max_rows`` rows are waiting or ``max_seconds``
-passed since the last part. :meth:`PredictionSink.close` (the service's shutdown hook) writes
-what is left, so a clean shutdown loses nothing the service answered.
+held while anything is written. A background thread joins what accumulated, column by column
+(``columns.py``: numpy's and Arrow's concatenations, no pandas frame per batch), every second,
+and writes it as one Arrow table, a part of the log (:func:`lab2prod.monitoring.log.write_part`:
+a temporary name then a rename, or an object store's put), when ``max_rows`` rows are waiting
+or ``max_seconds`` passed since the last part. :meth:`PredictionSink.close` (the service's
+shutdown hook) writes what is left, so a clean shutdown loses nothing the service answered.
 
 A log that cannot be written (a full disk, an object store down) never fails a request: the
 rows stay buffered and the write is retried, up to ``max_buffered_rows``; past that the oldest
@@ -22,27 +23,34 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lab2prod.errors import MonitoringError
+from lab2prod.monitoring.columns import (
+    Same,
+    arrow_columns,
+    arrow_concat,
+    columns_of,
+    concat,
+    row_count,
+)
 from lab2prod.monitoring.log import _filesystem, write_part
-
-if TYPE_CHECKING:
-    import pandas as pd
-    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
 COMPACT_SECONDS = 1.0
-"""How often the writer merges what was queued since (between the parts it writes)."""
+"""How often the writer joins what was queued since (between the parts it writes)."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    inputs: pd.DataFrame
-    outputs: pd.DataFrame
-    extra: Mapping[str, Any]
+    """Queued rows: as handed over (``sources``: the frames or mappings, then ``extra``), or,
+    once joined, as ``columns``."""
+
     rows: int
+    sources: tuple[Any, ...] = ()
+    extra: Mapping[str, Any] | None = None
+    columns: Mapping[str, Any] | None = None
 
 
 class PredictionSink:
@@ -120,13 +128,15 @@ class PredictionSink:
             self._thread.start()
         return self
 
-    def add(self, inputs: pd.DataFrame, outputs: pd.DataFrame, **extra: Any) -> None:
-        """Queue one scored batch: ``inputs`` and ``outputs`` row for row, and ``extra``
-        columns (a value per row, or one value for all). Never blocks on I/O.
+    def add(self, inputs: Any, outputs: Any = None, **extra: Any) -> None:
+        """Queue one scored batch: ``inputs`` and ``outputs`` row for row (pandas frames, or
+        mappings of column name to values: numpy or pandas arrays, lists), and ``extra``
+        columns (a list or array of a value per row, else one value for all). Never blocks on
+        I/O, converts nothing.
 
-        The frames are kept as they are, not copied: the caller must not change them after.
+        The values are kept as they are, not copied: the caller must not change them after.
         """
-        batch = _Batch(inputs, outputs, extra, len(inputs))
+        batch = _Batch(row_count(inputs), (inputs, outputs), extra)
         with self._lock:
             self._pending.append(batch)
             self._pending_rows += batch.rows
@@ -139,12 +149,24 @@ class PredictionSink:
             self.flush()
 
     def _drop_oldest(self) -> None:
-        while self._pending_rows > self.max_buffered_rows and len(self._pending) > 1:
-            oldest = self._pending.pop(0)
-            self._pending_rows -= oldest.rows
-            self.dropped += oldest.rows
+        """Drop the oldest rows queued until no more than ``max_buffered_rows`` are."""
+        excess = self._pending_rows - self.max_buffered_rows
+        while excess > 0 and self._pending:
+            oldest = self._pending[0]
+            dropped = min(oldest.rows, excess)
+            try:
+                if dropped < oldest.rows:  # the rows past the excess are kept
+                    self._pending[0] = _tail(oldest, dropped, self.columns)
+                else:
+                    self._pending.pop(0)
+            except (TypeError, ValueError, MonitoringError):
+                self._pending.pop(0)  # a batch that cannot be cut: all of it goes
+                dropped = oldest.rows
+            self._pending_rows -= dropped
+            self.dropped += dropped
+            excess -= dropped
             if self.on_drop is not None:
-                self.on_drop(oldest.rows)
+                self.on_drop(dropped)
         now = time.monotonic()
         if now - self._last_drop_logged >= 60:  # one line a minute, not one per batch
             self._last_drop_logged = now
@@ -169,43 +191,10 @@ class PredictionSink:
                 if self._closed:
                     return
                 due = self._pending_rows >= self.max_rows
-            if due or time.monotonic() - last >= self.max_seconds:
-                self.flush()
+            write = due or time.monotonic() - last >= self.max_seconds
+            self._drain(write=write)
+            if write:
                 last = time.monotonic()
-            else:
-                self._compact()
-
-    def _compact(self) -> None:
-        """Merge the queued batches into one: many small frames held for seconds cost far more
-        memory than their rows do (a 1-row frame is kilobytes of pandas structure)."""
-        with self._write_lock:
-            with self._lock:
-                batches, self._pending = self._pending, []
-            if len(batches) > 1:
-                try:
-                    batches = [self._merge(batches)]
-                except Exception as exc:  # kept as they were; the write will say what is wrong
-                    logger.debug("Prediction log batches not merged: %s", exc)
-            with self._lock:
-                self._pending[:0] = batches
-
-    @staticmethod
-    def _merge(batches: list[_Batch]) -> _Batch:
-        import pandas as pd
-
-        extra: dict[str, list[Any]] = {}
-        for name in dict.fromkeys(key for b in batches for key in b.extra):
-            values: list[Any] = []
-            for b in batches:
-                value = b.extra.get(name)
-                values.extend(value if isinstance(value, list) else [value] * b.rows)
-            extra[name] = values
-        return _Batch(
-            pd.concat([b.inputs for b in batches], ignore_index=True),
-            pd.concat([b.outputs for b in batches], ignore_index=True),
-            extra,
-            sum(b.rows for b in batches),
-        )
 
     def flush(self) -> int:
         """Write every queued batch now, as one part.
@@ -214,53 +203,56 @@ class PredictionSink:
             The rows written (0 when nothing was queued, or when the write failed: the rows
             then stay queued for the next attempt).
         """
+        return self._drain(write=True)
+
+    def _drain(self, *, write: bool) -> int:
+        """Join every queued batch into one, then write it as a part (``write``), or queue it
+        again to go with what comes next: many small batches held for seconds cost far more
+        memory, and far more to join at once, than their rows do.
+
+        Returns:
+            The rows written.
+        """
         with self._write_lock:
             with self._lock:
-                batches, self._pending, self._pending_rows = self._pending, [], 0
+                batches, self._pending = self._pending, []
+                self._pending_rows -= sum(b.rows for b in batches)
             if not batches:
                 return 0
             started = time.perf_counter()
             try:
-                table = self._table(batches)
-                write_part(self.path, table, credentials=self.credentials)
+                joined = _joined(batches, self.columns)
+            except (TypeError, ValueError, MonitoringError) as exc:
+                # Columns that cannot be joined (a type that changed between batches): kept
+                # as they were; each write tries them again and says what is wrong.
+                self._requeue(batches)
+                if write:
+                    logger.warning("Could not write the prediction log at %s: %s", self.path, exc)
+                return 0
+            if not write:
+                self._requeue([joined])
+                return 0
+            try:
+                import pyarrow as pa
+
+                write_part(self.path, pa.table(joined.columns), credentials=self.credentials)
             except Exception as exc:
                 # The writer's last line: whatever the store raises (its clients have their own
                 # error types), the rows are kept for the next attempt and the thread lives on.
-                with self._lock:
-                    self._pending[:0] = batches
-                    self._pending_rows += sum(b.rows for b in batches)
-                    if self._pending_rows > self.max_buffered_rows:
-                        self._drop_oldest()
+                self._requeue([joined])
                 logger.warning("Could not write the prediction log at %s: %s", self.path, exc)
                 return 0
-            rows = table.num_rows
-            self.written += rows
+            self.written += joined.rows
             if self.on_write is not None:
-                self.on_write(rows, time.perf_counter() - started)
-            return rows
+                self.on_write(joined.rows, time.perf_counter() - started)
+            return joined.rows
 
-    def _table(self, batches: list[_Batch]) -> pa.Table:
-        """One table of ``batches``: a concatenation per side, then one conversion (a
-        conversion per batch would cost more than the batch's scoring when batches are small)."""
-        import pandas as pd
-        import pyarrow as pa
-
-        def joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
-            return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-        inputs = joined(
-            [b.inputs if self.columns is None else b.inputs[self.columns] for b in batches]
-        )
-        outputs = joined([b.outputs for b in batches])
-        data: dict[str, Any] = {name: inputs[name].array for name in inputs.columns}
-        data.update({name: outputs[name].array for name in outputs.columns})
-        for name in dict.fromkeys(key for b in batches for key in b.extra):
-            values: list[Any] = []
-            for b in batches:
-                value = b.extra.get(name)
-                values.extend(value if isinstance(value, list) else [value] * b.rows)
-            data[name] = values
-        return pa.Table.from_pandas(pd.DataFrame(data), preserve_index=False)
+    def _requeue(self, batches: list[_Batch]) -> None:
+        with self._lock:
+            self._pending[:0] = batches
+            self._pending_rows += sum(b.rows for b in batches)
+            if self._pending_rows > self.max_buffered_rows:
+                self._drop_oldest()
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the writer and write what is left (the service's shutdown hook). Idempotent."""
@@ -272,3 +264,65 @@ class PredictionSink:
         if self._thread is not None:
             self._thread.join(timeout)
         self.flush()
+
+
+def _joined(batches: Sequence[_Batch], wanted: Sequence[str] | None) -> _Batch:
+    """One batch of the rows of ``batches``, as Arrow columns: the inputs (``wanted`` of them,
+    or all), the outputs (which win over an input of the same name), the extra columns.
+
+    Batches as handed over are joined by their own kinds (numpy, pandas) and turned into
+    Arrow once; batches joined before are appended to without a copy.
+    """
+    pieces: list[_Batch] = []
+    handed: list[_Batch] = []
+    for batch in [*batches, None]:
+        if batch is not None and batch.columns is None:
+            handed.append(batch)
+            continue
+        if handed:
+            parts = [_columns(b, wanted) for b in handed]
+            names = dict.fromkeys(name for part in parts for name in part)
+            lengths = [b.rows for b in handed]
+            columns = {name: concat([part.get(name) for part in parts], lengths) for name in names}
+            rows = sum(lengths)
+            pieces.append(_Batch(rows, columns=arrow_columns(columns, rows)))
+            handed = []
+        if batch is not None:
+            pieces.append(batch)
+    if len(pieces) == 1:
+        return pieces[0]
+    lengths = [piece.rows for piece in pieces]
+    return _Batch(sum(lengths), columns=arrow_concat([p.columns for p in pieces], lengths))
+
+
+def _tail(batch: _Batch, start: int, wanted: Sequence[str] | None) -> _Batch:
+    """The rows of ``batch`` from ``start`` on (joined, as Arrow columns)."""
+    return _Batch(
+        batch.rows - start,
+        columns={name: values[start:] for name, values in _joined([batch], wanted).columns.items()},
+    )
+
+
+def _columns(batch: _Batch, wanted: Sequence[str] | None) -> Mapping[str, Any]:
+    if batch.columns is not None:
+        return batch.columns
+    inputs, outputs = batch.sources
+    columns = columns_of(inputs)
+    if wanted is not None:
+        missing = [name for name in wanted if name not in columns]
+        if missing:
+            raise MonitoringError(
+                f"A scored batch lacks the logged column(s) {missing}; it has {sorted(columns)}",
+                column=missing[0],
+            )
+        columns = {name: columns[name] for name in wanted}
+    columns.update(columns_of(outputs))
+    for name, value in (batch.extra or {}).items():
+        columns[name] = value if _per_row(value) else Same(value)
+    return columns
+
+
+def _per_row(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, list | np.ndarray | Same) or hasattr(value, "_concat_same_type")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lab2prod.errors import MonitoringError
+from lab2prod.monitoring.columns import row_count
 
 if TYPE_CHECKING:
     from lab2prod.monitoring.reference import ReferenceProfile
@@ -80,18 +81,19 @@ class WindowCounts:
 def count_frame(
     profile: ReferenceProfile, frame: Any, *, columns: Iterable[str] | None = None
 ) -> WindowCounts:
-    """Count the rows of ``frame`` (pandas or polars) on the bins of ``profile``.
+    """Count the rows of ``frame`` on the bins of ``profile``.
 
     Args:
         profile: The reference profile.
-        frame: A table with the profiled columns.
+        frame: A table with the profiled columns: pandas, polars, or a mapping of column name
+            to values (numpy or pandas arrays, lists) of as many rows each.
         columns: Count only these (default: every profiled column the frame has; a profiled
             column it lacks is an error).
 
     Raises:
         MonitoringError: If a profiled column is missing from ``frame``.
     """
-    present = set(frame.columns)
+    present = set(frame) if isinstance(frame, Mapping) else set(frame.columns)
     wanted = list(columns) if columns is not None else profile.names
     missing = [name for name in wanted if name not in present]
     if missing:
@@ -107,7 +109,7 @@ def count_frame(
         counts[name], column_sums = column.bin(frame[name])
         if column_sums is not None:
             sums[name] = column_sums
-    return WindowCounts(counts, sums, len(frame))
+    return WindowCounts(counts, sums, row_count(frame))
 
 
 def count_batches(

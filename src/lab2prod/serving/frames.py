@@ -127,13 +127,17 @@ class ContractBatch:
         Lists (strings, booleans) are converted as :meth:`frame` does; arrays are taken as they
         are (already typed).
         """
-        data = {
+        return pd.DataFrame(self.typed_columns(columns), index=pd.RangeIndex(length))
+
+    def typed_columns(self, columns: Mapping[str, Any]) -> dict[str, Any]:
+        """The contract's columns of ``columns``, typed as :meth:`from_columns` types them
+        (lists converted, arrays as they are): the frame's columns, without the frame."""
+        return {
             name: self._column(name, kind, values, [])
             if isinstance(values := columns[name], list)
             else values
             for name, kind in self._kinds.items()
         }
-        return pd.DataFrame(data, index=pd.RangeIndex(length))
 
     def check(self, frame: pd.DataFrame) -> list[RowError]:
         """Run the contract's checks that no single field can express, row by row.

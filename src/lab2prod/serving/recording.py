@@ -23,7 +23,7 @@ import functools
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,12 +65,17 @@ class Recorder:
     drift: LiveDrift | None = None
 
     def __call__(
-        self, inputs: pd.DataFrame, outputs: pd.DataFrame, request_ids: Sequence[str] | None
+        self,
+        inputs: pd.DataFrame | Mapping[str, Any],
+        outputs: pd.DataFrame | Mapping[str, Any],
+        request_ids: Sequence[str] | None,
     ) -> None:
+        # References only: both join and convert what they were handed on their own thread.
         if self.sink is not None:
             extra: dict[str, Any] = {MODEL: self.model, SCORED_AT: datetime.now(UTC)}
             if request_ids is not None:
-                extra[REQUEST_ID] = list(request_ids)
+                ids = request_ids if isinstance(request_ids, list) else list(request_ids)
+                extra[REQUEST_ID] = ids
             self.sink.add(inputs, outputs, **extra)
         if self.live is not None:
             self.live.add(inputs, outputs)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lab2prod.errors import ModelMismatchError
+from lab2prod.monitoring.columns import columns_of
 from lab2prod.serving.batching import ColumnBatch
 from lab2prod.serving.frames import ContractBatch, RowError
 from lab2prod.serving.recording import REQUEST_ID
@@ -57,13 +58,18 @@ class BatchScorer:
         package: The model package the pipeline was compiled from, if any.
 
     Attributes:
-        on_scored: Called with each scored batch: the typed input frame, the pipeline's output
-            frame (row for row) and the request id of each row (a batch column
-            ``request_id``, else ``None``); what a service records
-            (:func:`lab2prod.serving.recording.start_recording`). It must not block.
+        on_scored: Called with each scored batch: the typed inputs (the frame, or the
+            mapping of column name to array it was built from), the pipeline's outputs (a
+            mapping of column name to array, row for row) and the request id of each row (a
+            batch column ``request_id``, else ``None``); what a service records
+            (:func:`lab2prod.serving.recording.start_recording`). It must not block, nor
+            change what it is given.
     """
 
-    on_scored: Callable[[pd.DataFrame, pd.DataFrame, Sequence[str] | None], None] | None = None
+    on_scored: (
+        Callable[[pd.DataFrame | Mapping[str, Any], Mapping[str, Any], Sequence[str] | None], None]
+        | None
+    ) = None
 
     def __init__(
         self,
@@ -98,9 +104,10 @@ class BatchScorer:
         """
         if self.threads is not None:
             self.threads.enter_thread()
-        request_ids = None
+        request_ids = columns = None
         if isinstance(records, ColumnBatch):
-            frame, errors = self.batch.from_columns(records.columns, len(records)), []
+            columns = self.batch.typed_columns(records.columns)
+            frame, errors = self.batch.from_columns(columns, len(records)), []
             request_ids = records.columns.get(REQUEST_ID)
         else:
             frame, errors = self.batch.frame(records)
@@ -110,7 +117,7 @@ class BatchScorer:
                 RowResult(
                     self.tag, prediction=dict(zip(self.prediction_fields, values, strict=True))
                 )
-                for values in self._predict(frame, request_ids)
+                for values in self._predict(frame, request_ids, columns=columns)
             ]
         # Some records break the contract: their request gets a 422, the batch's others their
         # predictions. Only what is answered is recorded (by request id, when known).
@@ -137,21 +144,29 @@ class BatchScorer:
         frame: pd.DataFrame,
         request_ids: Sequence[str] | None = None,
         answered: list[bool] | None = None,
+        *,
+        columns: Mapping[str, Any] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """The prediction fields of each row of ``frame``, as Python values.
 
-        ``on_scored`` gets every row, with ``request_ids`` as they are; or, with ``answered``
-        (a flag per row), the rows flagged, with their ids looked up by the frame's index.
+        ``on_scored`` gets every row, with ``request_ids`` as they are (the inputs as
+        ``columns`` when given: the arrays the frame was built from), or, with ``answered`` (a
+        flag per row), the rows flagged, with their ids looked up by the frame's index; the
+        outputs as arrays, taken out of the output frame once for the answer and the record
+        (pandas takes ~10 µs per column out of a frame: a recorder taking them again, on its
+        own thread, would hold the worker's GIL as long).
         """
         (output,) = self.compiled(**{self.compiled.inputs[0]: frame}).values()
-        if self.on_scored is not None:
-            if answered is None:
-                self.on_scored(frame, output, request_ids)
-            elif any(answered):
-                keep = np.asarray(answered)
-                ids = [request_ids[i] for i, k in zip(frame.index, answered, strict=True) if k]
-                self.on_scored(frame[keep], output[keep], ids)
-        return zip(*(output[name].tolist() for name in self.prediction_fields), strict=True)
+        if self.on_scored is None:
+            return zip(*(output[name].tolist() for name in self.prediction_fields), strict=True)
+        outputs = columns_of(output)
+        if answered is None:
+            self.on_scored(frame if columns is None else columns, outputs, request_ids)
+        elif any(answered):
+            keep = np.asarray(answered)
+            ids = [request_ids[i] for i, k in zip(frame.index, answered, strict=True) if k]
+            self.on_scored(frame[keep], {name: v[keep] for name, v in outputs.items()}, ids)
+        return zip(*(outputs[name].tolist() for name in self.prediction_fields), strict=True)
 
 
 def load_scorer(

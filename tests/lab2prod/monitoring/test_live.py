@@ -44,14 +44,21 @@ def gauges(text: str) -> dict[tuple[str, str], float]:
     }
 
 
+def arrays(frame: pd.DataFrame) -> dict:
+    """A frame's columns as a service hands them over: numpy arrays, pandas' strings."""
+    return {n: s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array for n, s in frame.items()}
+
+
 def test_workers_windows_add_up_to_the_counts_of_all_they_scored(profile, tmp_path):
-    """Two workers' published windows merge into the counts of every row either scored."""
+    """Two workers' published windows merge into the counts of every row either scored, be
+    the batches frames or columns (as a service hands them over)."""
     first, second = (LiveCounts(profile, directory=tmp_path, publish_seconds=60) for _ in "ab")
     second.path = tmp_path / "lab2prod-live-drift-other.json"  # another worker's file
-    parts = [batch(seed, 300) for seed in range(4)]
+    parts = [batch(seed, 300) for seed in range(6)]
     for inputs, outputs in parts[:3]:
         first.add(inputs, outputs)
-    second.add(*parts[3])
+    for inputs, outputs in parts[3:]:
+        second.add(arrays(inputs), outputs)
     first.publish()
     second.publish()
 
@@ -60,7 +67,7 @@ def test_workers_windows_add_up_to_the_counts_of_all_they_scored(profile, tmp_pa
     expected = count_frame(
         profile, pd.concat([inputs.join(outputs) for inputs, outputs in parts], ignore_index=True)
     )
-    assert workers == 2 and merged.rows == 1_200
+    assert workers == 2 and merged.rows == 1_800
     for name in profile.names:
         assert merged.counts[name].tolist() == expected.counts[name].tolist()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -214,12 +215,12 @@ def test_a_store_whose_package_is_missing_is_refused_at_start():
 
 
 def test_queued_batches_are_merged_between_parts_and_written_as_they_were(tmp_path):
-    """Between parts, the writer merges what is queued into one batch (small frames held for
+    """Between parts, the writer merges what is queued into one batch (small batches held for
     seconds cost more memory than their rows); the part holds the same rows and columns."""
     sink = PredictionSink(str(tmp_path / "log"), max_rows=1_000, max_seconds=60)
     for first in range(0, 30, 3):
         sink.add(*scored(first, 3), model="m:1", request_id=[f"r{first}"] * 3)
-    sink._compact()
+    sink._drain(write=False)
     assert len(sink._pending) == 1 and sink._pending[0].rows == 30
     sink.add(*scored(30, 2), model="m:2")
     sink.close()
@@ -228,3 +229,53 @@ def test_queued_batches_are_merged_between_parts_and_written_as_they_were(tmp_pa
     assert list(frame["transaction_id"]) == [f"tx{i:06d}" for i in range(32)]
     assert list(frame["model"]) == ["m:1"] * 30 + ["m:2"] * 2
     assert frame["request_id"].iloc[4] == "r3" and pd.isna(frame["request_id"].iloc[31])
+
+
+def test_batches_as_frames_or_as_columns_are_logged_as_one_frame_of_their_rows_would_be(
+    tmp_path,
+):
+    """Frames, or what a service hands over (a mapping of column name to array: the scorer's
+    typed columns), merged then written: the part is the table pandas and pyarrow make of one
+    frame of all the rows (same columns, types and values; scored_at a UTC timestamp)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    sizes = [(0, 2), (2, 5), (7, 1)]
+    expected = []
+    for first, rows in sizes:
+        inputs, outputs = scored(first, rows)
+        inputs = inputs.assign(
+            at=pd.Timestamp("2026-01-01").as_unit("us"),
+            count=pd.array([None] + [1] * (rows - 1), dtype="Int64"),
+        )
+        expected.append(
+            inputs.join(outputs.drop(columns="transaction_id")).assign(
+                model="m:1", scored_at=when, request_id=[f"r{first}"] * rows
+            )
+        )
+    expected = pa.Table.from_pandas(pd.concat(expected, ignore_index=True), preserve_index=False)
+
+    for kind in ("frames", "columns"):
+        sink = PredictionSink(str(tmp_path / kind), max_rows=1_000, max_seconds=60)
+        for first, rows in sizes:
+            inputs, outputs = scored(first, rows)
+            inputs = inputs.assign(
+                at=pd.Timestamp("2026-01-01").as_unit("us"),
+                count=pd.array([None] + [1] * (rows - 1), dtype="Int64"),
+            )
+            if kind == "columns":
+                inputs = {
+                    name: s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array
+                    for name, s in inputs.items()
+                }
+            sink.add(inputs, outputs, model="m:1", scored_at=when, request_id=[f"r{first}"] * rows)
+            sink._drain(write=False)  # merged as it goes, as the writer does every second
+        sink.close()
+        (part,) = ParquetLog.open(str(tmp_path / kind)).dataset.files
+        table = pq.read_table(part).replace_schema_metadata()
+
+        assert table.schema == expected.schema.remove_metadata(), kind
+        assert table.equals(expected.replace_schema_metadata()), kind
