@@ -10,8 +10,9 @@ the default pipeline at ``--size`` transactions:
    medians, target <= 5 %;
 2. a second ``--cache`` run with nothing changed, against the cold ``--cache`` run: target
    >= 10x faster;
-3. a ``--cache`` run after one evaluation parameter changed (``evaluation.importance_repeats``):
-   which nodes ran.
+3. a ``--cache`` run after one evaluation parameter changed (``evaluation.importance_repeats``,
+   read by ``choose_threshold`` and ``compute_feature_importance`` through the ``evaluation``
+   group; it changes the feature importance only): which nodes ran, target evaluation's only.
 
 The 1-minute load average is printed before and after: above 1.5 the numbers are not a result.
 Results replace the ``cache`` section of ``docs/benchmarks.md`` unless ``--no-write``.

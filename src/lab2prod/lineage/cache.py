@@ -17,9 +17,14 @@ missing``. Decisions are made before the first node runs, in topological order:
 - a node tagged ``always_run`` always runs; so does a node whose inputs or outputs lab2prod
   cannot fingerprint (a database table, an API), saying so.
 
+With the sequential runner, a node planned to run only because its inputs are re-made is
+checked again when its turn comes, and skipped if they came out as recorded (``cutoff``).
+
 The runner is any Kedro runner with the decisions in front: ``CachingRunner`` is
 ``SequentialRunner`` with them, :func:`caching_runner` wraps the runner it is given
-(``kedro run --cache --runner ThreadRunner``).
+(``kedro run --cache --runner ParallelRunner``, ``--runner lab2prod.runner.DaskRunner``). The
+decisions are made in this process before the runner starts; the nodes it runs in other
+processes are recorded from this process as each one finishes.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from kedro.runner import SequentialRunner
 
 from lab2prod.errors import LineageError
 from lab2prod.lineage.code import code_changes
+from lab2prod.lineage.cutoff import Plan, run_with_cut_off
 from lab2prod.lineage.fingerprints import plain, value_digest
 from lab2prod.lineage.manifest import ManifestHooks, is_parameter
 
@@ -42,7 +48,7 @@ if TYPE_CHECKING:
     from kedro.pipeline.node import Node
     from pluggy import PluginManager
 
-    from lab2prod.lineage.manifest import _Run
+    from lab2prod.lineage.record import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +87,7 @@ class Decision:
         return f"runs    {self.node}: {'; '.join(shown)}" + (f"; and {more} more" if more else "")
 
 
-def decide(pipeline: Pipeline, catalog: CatalogProtocol, run: _Run) -> list[Decision]:
+def decide(pipeline: Pipeline, catalog: CatalogProtocol, run: RunRecord) -> list[Decision]:
     """Which nodes of ``pipeline`` run, and why, in topological order."""
     nodes = pipeline.nodes
     producers = {name: node.name for node in nodes for name in node.outputs}
@@ -128,17 +134,18 @@ def decide(pipeline: Pipeline, catalog: CatalogProtocol, run: _Run) -> list[Deci
                 running.add(node.name)
                 changed = True
         for node in nodes:
-            if node.name in running:
-                continue
-            for name in node.inputs:
-                if producers.get(name) in running:
-                    decisions[node.name].reasons.append(
-                        f"input {name} is re-made by {producers[name]}"
-                    )
-                    decisions[node.name].remade.append(name)
-                    running.add(node.name)
-                    changed = True
-                    break
+            if node.name not in running and any(producers.get(n) in running for n in node.inputs):
+                running.add(node.name)
+                changed = True
+    # A node that runs only for re-made inputs names them all: the early cut-off checks each.
+    for node in nodes:
+        decision = decisions[node.name]
+        if node.name not in running or len(decision.remade) != len(decision.reasons):
+            continue
+        for name in node.inputs:
+            if producers.get(name) in running and name not in decision.remade:
+                decision.reasons.append(f"input {name} is re-made by {producers[name]}")
+                decision.remade.append(name)
     return [decisions[node.name] for node in nodes]
 
 
@@ -146,7 +153,7 @@ def _changes(
     node: Node,
     decision: Decision,
     catalog: CatalogProtocol,
-    run: _Run,
+    run: RunRecord,
     fingerprint: Any,
     running: set[str],
 ) -> list[str]:
@@ -173,6 +180,8 @@ def _changes(
         elif current.get("kind") == "memory":
             if producers.get(name) is None:
                 reasons.append(f"input {name} is in memory, made outside this run")
+            elif not same_digest(current, old):
+                reasons.append(f"input {name} changed")
         elif current.get("kind") == "unknown":
             reasons.append(f"input {name} cannot be fingerprinted ({current.get('why')})")
         elif old is None or old.get("digest") != current.get("digest"):
@@ -189,6 +198,12 @@ def _changes(
         elif old is None or old.get("digest") != current.get("digest"):
             reasons.append(f"output {name} changed since it was written")
     return reasons
+
+
+def same_digest(current: dict[str, Any] | None, recorded: dict[str, Any] | None) -> bool:
+    """Whether two fingerprints have the same digest (no digest is never the same)."""
+    digest = (current or {}).get("digest")
+    return bool(digest) and digest == (recorded or {}).get("digest")
 
 
 def parameter_changes(name: str, old: Any, new: Any) -> list[str]:
@@ -221,7 +236,16 @@ def _flatten(value: Any, prefix: str) -> list[tuple[str, Any]]:
 
 
 class _CachingMixin:
-    """Kedro's ``run`` with the cache's decisions in front: only the nodes that must, run."""
+    """Kedro's ``run`` with the cache's decisions in front: only the nodes that must, run.
+
+    Whatever the runner, the nodes it runs are recorded from this process as each finishes
+    (``_node_completed``): hooks in worker processes (``ParallelRunner``, Dask workers) cannot
+    write this run's manifest. With ``cache=False`` it only records.
+    """
+
+    _lab2prod_cache = True
+    _lab2prod_run: RunRecord | None = None
+    _lab2prod_plan: Plan | None = None
 
     def run(
         self,
@@ -231,7 +255,20 @@ class _CachingMixin:
         run_id: str | None = None,
         only_missing_outputs: bool = False,
     ) -> dict[str, Any]:
-        run = _run_of(hook_manager)
+        run = _run_of(hook_manager, required=self._lab2prod_cache)
+        self._lab2prod_run = run
+        try:
+            if run is not None and self._lab2prod_cache:
+                pipeline = self._plan(pipeline, catalog, run)
+            return super().run(  # type: ignore[misc]
+                pipeline, catalog, hook_manager, run_id, only_missing_outputs
+            )
+        finally:
+            self._lab2prod_plan = None
+            self._lab2prod_run = None
+
+    def _plan(self, pipeline: Pipeline, catalog: CatalogProtocol, run: RunRecord) -> Pipeline:
+        """Decide, log and note every node; the pipeline of the nodes that run."""
         started = perf_counter()
         decisions = decide(pipeline, catalog, run)
         by_name = {node.name: node for node in pipeline.nodes}
@@ -260,13 +297,8 @@ class _CachingMixin:
         )
         for decision in decisions:
             logger.info("%s", decision.render())
-        self._lab2prod_plan = _Plan(run, {d.node: d for d in decisions}, summary)
-        try:
-            return super().run(  # type: ignore[misc]
-                Pipeline(to_run), catalog, hook_manager, run_id, only_missing_outputs
-            )
-        finally:
-            self._lab2prod_plan = None
+        self._lab2prod_plan = Plan(run, {d.node: d for d in decisions}, summary)
+        return Pipeline(to_run)
 
     def _run(
         self,
@@ -275,90 +307,32 @@ class _CachingMixin:
         hook_manager: PluginManager | None = None,
         run_id: str | None = None,
     ) -> None:
-        plan = getattr(self, "_lab2prod_plan", None)
+        plan = self._lab2prod_plan
         if plan is None or not isinstance(self, SequentialRunner):
             super()._run(pipeline, catalog, hook_manager, run_id)  # type: ignore[misc]
             return
-        _run_with_cut_off(self, pipeline, catalog, hook_manager, run_id, plan)
+        run_with_cut_off(self, pipeline, catalog, hook_manager, run_id, plan)
+
+    def _node_completed(self, node: Node) -> None:
+        """Record ``node``, which just finished, unless its hooks did (same process)."""
+        if self._lab2prod_run is not None:
+            self._lab2prod_run.completed(node)
+
+    def _release_datasets(
+        self, node: Node, catalog: CatalogProtocol, load_counts: dict, pipeline: Pipeline
+    ) -> None:
+        # Kedro's runners call this in the runner's process after each node finishes.
+        self._node_completed(node)
+        super()._release_datasets(node, catalog, load_counts, pipeline)  # type: ignore[misc]
 
 
-@dataclass
-class _Plan:
-    run: _Run
-    decisions: dict[str, Decision]
-    summary: dict[str, Any]
-
-
-def _run_with_cut_off(
-    runner: Any,
-    pipeline: Pipeline,
-    catalog: CatalogProtocol,
-    hook_manager: PluginManager | None,
-    run_id: str | None,
-    plan: _Plan,
-) -> None:
-    """Kedro's sequential loop, with one more check before each node: a node that runs only
-    because an input is re-made is skipped after all when every such input came out with the
-    content it had (early cut-off), unless a later node needs its in-memory outputs."""
-    from collections import Counter
-
-    from kedro.runner import Task
-
-    nodes = pipeline.nodes
-    load_counts = Counter(name for node in nodes for name in node.inputs)
-    done: list[Node] = []
-    for index, node in enumerate(nodes):
-        decision = plan.decisions[node.name]
-        if _came_out_the_same(node, decision, plan.run, nodes[index + 1 :]):
-            plan.run.cached(node, decision.record or {})
-            plan.summary["cut_off"] += 1
-            plan.summary["cached"] += 1
-            plan.summary["ran"] -= 1
-            logger.info("cached  %s: its re-made inputs came out the same", node.name)
-        else:
-            try:
-                Task(
-                    node=node,
-                    catalog=catalog,
-                    hook_manager=hook_manager,
-                    is_async=runner._is_async,
-                    run_id=run_id,
-                ).execute()
-            except Exception:
-                runner._suggest_resume_scenario(pipeline, done, catalog)
-                raise
-            done.append(node)
-            runner._logger.info("Completed node: %s", node.name)
-            runner._logger.info("Completed %d out of %d tasks", len(done), len(nodes))
-        runner._release_datasets(node, catalog, load_counts, pipeline)
-    plan.run.note_cache(plan.summary)
-
-
-def _came_out_the_same(node: Node, decision: Decision, run: _Run, later: list[Node]) -> bool:
-    if decision.record is None or not decision.remade:
-        return False
-    if len(decision.remade) != len(decision.reasons):
-        return False  # it runs for another reason as well
-    recorded = decision.record.get("inputs") or {}
-    for name in decision.remade:
-        current = run.fingerprint(name) or {}
-        if current.get("kind") in ("memory", "unknown", None):
-            return False
-        if current.get("digest") != (recorded.get(name) or {}).get("digest"):
-            return False
-    for name in node.outputs:
-        if (run.fingerprint(name) or {}).get("kind") == "memory" and any(
-            name in other.inputs for other in later
-        ):
-            return False
-    return True
-
-
-def _run_of(hook_manager: PluginManager | None) -> _Run:
+def _run_of(hook_manager: PluginManager | None, *, required: bool = True) -> RunRecord | None:
     plugins = hook_manager.get_plugins() if hook_manager is not None else ()
     for plugin in plugins:
         if isinstance(plugin, ManifestHooks) and plugin.run is not None:
             return plugin.run
+    if not required:
+        return None
     raise LineageError(
         "kedro run --cache compares with the records lab2prod's run manifest keeps: register "
         "its hooks in the project's settings.py (from lab2prod.lineage import ManifestHooks; "
@@ -370,17 +344,48 @@ class CachingRunner(_CachingMixin, SequentialRunner):
     """``SequentialRunner`` that skips the nodes whose work is already done (see the module)."""
 
 
-def caching_runner(runner: str = "SequentialRunner", **kwargs: Any) -> Any:
+def caching_runner(runner: str = "SequentialRunner", *, cache: bool = True, **kwargs: Any) -> Any:
     """The runner ``runner`` (a Kedro runner's name or import path) with the cache in front.
 
     ``kedro run --cache`` passes the ``--runner`` asked for; from the command line without the
     flag: ``kedro run --runner lab2prod.lineage.caching_runner --runner-params
-    runner=ThreadRunner``.
+    runner=ThreadRunner``. With ``cache=False`` nothing is skipped: the nodes that the runner
+    runs in other processes are only recorded (``kedro run --runner ParallelRunner`` does this
+    for lab2prod's ``kedro run``).
     """
     from kedro.utils import load_obj
 
     base = load_obj(runner, "kedro.runner")
     if isinstance(base, type) and issubclass(base, _CachingMixin):
-        return base(**kwargs)
-    cls = type(f"Caching{base.__name__}", (_CachingMixin, base), {})
-    return cls(**kwargs)
+        instance = base(**kwargs)
+    else:
+        cls = type(f"Caching{base.__name__}", (_CachingMixin, base), {})
+        instance = cls(**kwargs)
+    instance._lab2prod_cache = cache
+    return instance
+
+
+def is_caching(runner: str) -> bool:
+    """Whether ``runner`` (a name or import path) is already a caching runner."""
+    base = _runner_object(runner)
+    return base is caching_runner or (isinstance(base, type) and issubclass(base, _CachingMixin))
+
+
+def records_elsewhere(runner: str) -> bool:
+    """Whether ``runner`` runs nodes outside this process (their hooks cannot record them)
+    and is not a caching runner already."""
+    from kedro.runner import SequentialRunner, ThreadRunner
+
+    base = _runner_object(runner)
+    if base is None or is_caching(runner):
+        return False
+    return not (isinstance(base, type) and issubclass(base, SequentialRunner | ThreadRunner))
+
+
+def _runner_object(runner: str) -> Any:
+    from kedro.utils import load_obj
+
+    try:
+        return load_obj(runner, "kedro.runner")
+    except (ImportError, AttributeError, ValueError):
+        return None  # Kedro's own `kedro run` names the runner it cannot find

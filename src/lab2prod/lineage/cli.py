@@ -25,10 +25,18 @@ def _with_cache(command: click.Command) -> click.Command:
     """Kedro's ``run`` command, with ``--cache``."""
 
     def callback(cache: bool, **kwargs: Any) -> Any:
-        if cache:
-            inner = kwargs.get("runner") or "SequentialRunner"
+        from lab2prod.lineage.cache import is_caching, records_elsewhere
+
+        inner = kwargs.get("runner") or "SequentialRunner"
+        # Without --cache, a runner whose nodes run in other processes is wrapped only to record
+        # them in the manifest (their hooks there cannot).
+        if (cache and not is_caching(inner)) or (not cache and records_elsewhere(inner)):
             kwargs["runner"] = "lab2prod.lineage.cache.caching_runner"
-            kwargs["runner_params"] = {**(kwargs.get("runner_params") or {}), "runner": inner}
+            kwargs["runner_params"] = {
+                **(kwargs.get("runner_params") or {}),
+                "runner": inner,
+                "cache": cache,
+            }
         return command.callback(**kwargs)  # type: ignore[misc]
 
     option = click.Option(["--cache"], is_flag=True, default=False, help=_CACHE_HELP)

@@ -14,7 +14,8 @@ A fingerprint is a small JSON dict whose ``digest`` changes when the content doe
 
 Which datasets can be fingerprinted, and how, is a registry keyed by class (:func:`register`);
 a dataset class may also define ``fingerprint(self) -> dict | None`` itself. In-memory datasets
-have none: the cache follows the node that makes them instead (``lab2prod.lineage.cache``).
+are fingerprinted by the node that makes them (a digest of its code, parameters and inputs),
+or by content when small and plain (:func:`small_value_digest`).
 """
 
 from __future__ import annotations
@@ -149,6 +150,40 @@ def _digest_of(value: Any) -> str:
 def value_digest(value: Any) -> str:
     """The digest of a JSON-able value (parameters): keys sorted, dates as text."""
     return _digest_of(plain(value))
+
+
+_SMALL_VALUE_ITEMS = 10_000
+_SMALL_VALUE_CHARS = 1 << 16
+
+
+def small_value_digest(value: Any) -> str | None:
+    """The digest of an in-memory value small and plain enough to hash on the way by (a number,
+    a string, a short list or dict of them), else ``None``.
+
+    Such a value (a decision threshold, a few metrics) is fingerprinted by content, so a node
+    that re-ran and made the same value does not re-run its readers; anything else in memory (a
+    DataFrame, a model) is fingerprinted by how it was made (``manifest``'s derivation digest).
+    """
+    budget = [_SMALL_VALUE_ITEMS]
+
+    def is_plain(item: Any) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if item is None or isinstance(item, str | int | float):  # numpy.float64 is a float
+            return True
+        if isinstance(item, list | tuple):
+            return all(is_plain(element) for element in item)
+        if isinstance(item, dict):
+            return all(isinstance(key, str) and is_plain(element) for key, element in item.items())
+        return False
+
+    if not is_plain(value):
+        return None
+    text = json.dumps(value, sort_keys=True)
+    if len(text) > _SMALL_VALUE_CHARS:
+        return None
+    return "value:sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def plain(value: Any) -> Any:

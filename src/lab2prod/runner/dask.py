@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from distributed import Client
     from kedro.io import CatalogProtocol
     from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
     from pluggy import PluginManager
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ class DaskRunner(AbstractRunner):
 
     def _get_executor(self, max_workers: int) -> None:
         return None  # Dask schedules; Kedro's executor loop is not used.
+
+    def _node_completed(self, node: Node) -> None:
+        """Called on the client as each node finishes (lab2prod's run manifest records it
+        there, where Kedro's runners call ``_release_datasets``)."""
 
     def _run(
         self,

@@ -82,6 +82,7 @@ class Schedule:
                 self.limited.subtract(self.options[node].limits.keys())
                 self._result(future, node)
                 self.done.add(node)
+                self.runner._node_completed(node)
                 logger.info("Completed node: %s", node.name)
                 total = len(self.pipeline.nodes)
                 logger.info("Completed %d out of %d tasks", len(self.done), total)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from tests.lab2prod.lineage.conftest import PACKAGE, reasons, run_cached, statuses
+from tests.conftest import kedro
+from tests.lab2prod.lineage.conftest import (
+    PACKAGE,
+    latest_manifest,
+    make_project,
+    reasons,
+    run_cached,
+    statuses,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -128,20 +137,56 @@ def test_always_run_tag_always_runs(project: Path):
     )
     manifest = run_cached(project)
     assert reasons(manifest)["clean"] == "tagged always_run"
-    assert statuses(manifest)["featurize"] == "ran"  # its input was re-made
+    # It made the same table: what reads it is cut off.
+    assert statuses(manifest) == {**dict.fromkeys(ALL, "cached"), "clean": "ran"}
 
 
 def test_rerun_that_makes_the_same_bytes_stops_there(project: Path):
-    """A code edit that changes no output re-runs its node; downstream, a node whose re-made
-    input came out byte-identical is skipped after all (early cut-off). The in-memory value
-    between featurize and summarize has no file to compare: both run."""
+    """A code edit that changes no output re-runs its node only: downstream, nodes whose re-made
+    inputs came out as recorded are skipped after all (early cut-off), the in-memory value
+    between featurize and summarize included (neither runs: it would be made the same way)."""
     _edit(project / "src" / PACKAGE / "nodes.py", "raw.dropna()", 'raw.dropna(how="any")')
     manifest = run_cached(project)
-    assert statuses(manifest) == {
-        "clean": "ran",
-        "featurize": "ran",
-        "summarize": "ran",
-        "report": "cached",
-    }
-    assert manifest["cache"]["cut_off"] == 1
+    assert statuses(manifest) == {**dict.fromkeys(ALL, "cached"), "clean": "ran"}
+    assert manifest["cache"]["cut_off"] == 3
+    assert "cached  featurize: its re-made inputs came out the same" in manifest["log"]
     assert "cached  report: its re-made inputs came out the same" in manifest["log"]
+
+
+def test_parameter_that_changes_no_value_stops_at_its_reader(project: Path):
+    """A parameter its reader does not use re-runs that node; the small in-memory value it makes
+    is compared by content, so nothing after it runs. A value that does change still
+    re-runs everything downstream (test above: features.factor)."""
+    manifest = run_cached(project, "--params", "features.note=unused")
+    assert statuses(manifest) == {**dict.fromkeys(ALL, "cached"), "featurize": "ran"}
+    assert "parameter features.note was added ('unused')" in reasons(manifest)["featurize"]
+    assert "cached  summarize: its re-made inputs came out the same" in manifest["log"]
+
+
+@pytest.mark.parametrize(
+    "runner",
+    [
+        ["--runner", "ParallelRunner"],
+        ["--runner", "lab2prod.runner.DaskRunner", "--runner-params", "n_workers=2"],
+    ],
+    ids=["parallel", "dask"],
+)
+def test_runners_with_other_processes_record_and_cache(tmp_path: Path, runner: list[str]):
+    """Nodes run in worker processes are recorded from the runner's process: a plain run's
+    manifest holds every node, the next `--cache` run skips them all, and a parameter change
+    re-runs its readers and downstream only, with that runner."""
+    project = make_project(tmp_path / "project")
+    plain = kedro(project, "run", *runner)
+    assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
+    first = latest_manifest(project)
+    assert statuses(first) == dict.fromkeys(ALL, "ran")
+    assert first["nodes"]["summarize"]["inputs"]["features"]["digest"]
+    index = json.loads((project / "data" / "09_tracking" / "cache" / "nodes.json").read_text())
+    assert {record["run_id"] for record in index.values()} == {first["run_id"]}
+
+    assert statuses(run_cached(project, *runner)) == dict.fromkeys(ALL, "cached")
+    changed = run_cached(project, *runner, "--params", "features.factor=3")
+    assert statuses(changed) == {**dict.fromkeys(ALL, "ran"), "clean": "cached"}
+    assert statuses(run_cached(project, "--params", "features.factor=3")) == dict.fromkeys(
+        ALL, "cached"
+    )

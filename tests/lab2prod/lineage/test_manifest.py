@@ -34,9 +34,12 @@ def test_manifest_of_a_run(warm_project: Path):
     )
     assert datasets["raw"]["read_by"] == ["clean"]
     assert datasets["clean_table"]["written_by"] == "clean"
+    # A small in-memory value is fingerprinted by its content, as its node returned it.
+    features = json.dumps([20.0, 40.0, 80.0], sort_keys=True).encode()
     assert datasets["features"]["fingerprint_written"] == {
         "kind": "memory",
         "producer": "featurize",
+        "digest": "value:sha256:" + hashlib.sha256(features).hexdigest(),
     }
     featurize = manifest["nodes"]["featurize"]
     assert featurize["parameters"]["params:features"]["value"] == {"factor": 2}
