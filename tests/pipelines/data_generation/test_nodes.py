@@ -125,9 +125,36 @@ def test_drift_scenarios_shift_the_second_half(scenario, changed):
     drifted = _generate(drift={"scenario": scenario, "start": 0.5, "strength": 1.5})
     cut = pd.Timestamp("2026-02-15")
     assert changed(base[base["timestamp"] >= cut], drifted[drifted["timestamp"] >= cut])
-    if scenario != "fraud_surge":
-        before = drifted[drifted["timestamp"] < cut - pd.Timedelta(days=1)]
-        assert abs(before["amount"].median() - base["amount"][base["timestamp"] < cut].median()) < 5
+    before = drifted[drifted["timestamp"] < cut - pd.Timedelta(days=1)]
+    assert abs(before["amount"].median() - base["amount"][base["timestamp"] < cut].median()) < 5
+
+
+def _quiet_fraud_of_older_customers(frame: pd.DataFrame) -> pd.Series:
+    """Fraud no known pattern makes: online, in the day, near home, against customers of 65+."""
+    return (
+        (frame["is_fraud"] == 1)
+        & (frame["channel"] == "online")
+        & frame["timestamp"].dt.hour.between(7, 22)
+        & (frame["distance_from_home_km"] < 50)
+        & (frame["customer_age"] >= 65)
+    )
+
+
+def test_fraud_surge_adds_a_new_campaign_after_its_start_and_changes_nothing_before():
+    """Before drift.start the table is scenario none's, byte for byte, and as long; after it
+    fraud is about strength times as frequent, a part of it a campaign the known patterns do
+    not make (account takeover of older customers, online, by day, near home)."""
+    base = _generate()
+    surge = _generate(drift={"scenario": "fraud_surge", "start": 0.5, "strength": 3.0})
+    cut = pd.Timestamp("2026-02-15")
+
+    pd.testing.assert_frame_equal(base[base["timestamp"] < cut], surge[surge["timestamp"] < cut])
+    assert len(surge) == len(base)
+    base_after, surge_after = base[base["timestamp"] >= cut], surge[surge["timestamp"] >= cut]
+    assert 2.4 < surge_after["is_fraud"].mean() / base_after["is_fraud"].mean() < 3.75
+    quiet_base = _quiet_fraud_of_older_customers(base_after).sum() / base_after["is_fraud"].sum()
+    quiet_surge = _quiet_fraud_of_older_customers(surge_after).sum() / surge_after["is_fraud"].sum()
+    assert quiet_base < 0.02 and quiet_surge > 0.1
 
 
 @pytest.mark.parametrize(

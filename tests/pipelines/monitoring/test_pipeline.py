@@ -61,10 +61,10 @@ def monitored(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Moni
     return Monitored(small_run, home, f"fraud_detection:{version.parent.name}")
 
 
-def later_window(scenario: str) -> pd.DataFrame:
+def later_window(scenario: str, strength: float = 1.5) -> pd.DataFrame:
     """The small world after its training period, with ``scenario`` from then on."""
     data = transactions(
-        **WORLD, drift={"scenario": scenario, "start": TRAINED_UNTIL, "strength": 1.5}
+        **WORLD, drift={"scenario": scenario, "start": TRAINED_UNTIL, "strength": strength}
     )
     times = data["timestamp"]
     after = times >= times.min() + (times.max() - times.min()) * TRAINED_UNTIL
@@ -145,10 +145,15 @@ def test_check_on_the_prediction_log_exits_by_verdict_with_one_line_per_reason(m
 
 
 def test_offline_check_scores_a_file_with_the_packaged_model(monitored, tmp_path):
-    """--transactions: a generator batch checked without a server; its labels are used."""
-    for scenario, code in (("none", 0), ("new_merchant_mix", 3)):
+    """--transactions: a generator batch checked without a server; its labels are used. A fraud
+    surge with a campaign the model never saw decays it: 4."""
+    for scenario, strength, code in (
+        ("none", 1.5, 0),
+        ("fraud_surge", 3.5, 4),
+        ("new_merchant_mix", 1.5, 3),
+    ):
         batch = tmp_path / f"{scenario}.parquet"
-        later_window(scenario).to_parquet(batch)
+        later_window(scenario, strength).to_parquet(batch)
         result = monitored.kedro(
             "monitor", "check", "--transactions", str(batch), "--output", str(tmp_path / scenario)
         )
@@ -157,6 +162,8 @@ def test_offline_check_scores_a_file_with_the_packaged_model(monitored, tmp_path
         summary = json.loads((tmp_path / scenario / "summary.json").read_text())
         assert summary["window"]["labelled_rows"] > 10_000
         assert (tmp_path / scenario / "drift.csv").is_file()
+        if scenario == "fraud_surge":
+            assert "recall" in summary["decayed"], summary["reasons"]
     assert {"merchant_category", "channel"} <= set(summary["drifted"])
 
 

@@ -71,22 +71,41 @@ def test_new_merchant_mix_drifts_the_category_and_channel(seed):
 
 SURGE_WORLD = {"n_transactions": 100_000, "n_customers": 3_750, "n_merchants": 769}
 """Fraud comes in bursts (an event is several transactions), so a change of the fraud rate
-needs more of them to be seen than a change of the inputs: 100,000 transactions, 12 days of
-evaluation."""
+needs more of them to be seen than a change of the inputs: 100,000 transactions, a window of
+30,000 after training."""
+SURGE = 3.5
+"""Fraud 3.5 times as frequent after training: 3.5% of the rows, as many again of them as of the
+known patterns in a new campaign."""
 
 
-def test_fraud_surge_drifts_the_decision_and_the_fraud_rate_not_the_inputs():
-    """Five times the fraud after training: more flags (the decision and the score drift), and
-    with labels a higher fraud rate (label drift); no input drifts (fraud is 2.6% of the rows:
-    its shifts are significant but under the floor). The model still catches the same
-    patterns: no metric decays."""
-    summary, drift, performance = world(1, **SURGE_WORLD).check("fraud_surge", strength=5.0)
+@pytest.mark.parametrize("seed", DRIFT_SEEDS)
+def test_fraud_surge_with_a_new_campaign_decays_the_model_not_the_inputs(seed):
+    """Fraud 3.5 times as frequent after training, part of it a campaign the model never saw
+    (account takeover of older customers at their usual amounts): the score and the decision
+    drift, no input does (fraud is 3.5% of the rows), and with labels recall and PR AUC fall
+    below their values at evaluation: decay, exit code 4."""
+    summary, drift, performance = world(seed, **SURGE_WORLD).check("fraud_surge", SURGE)
 
+    assert summary["verdict"] == "decay" and summary["exit_code"] == 4, summary["reasons"]
     drifted = set(summary["drifted"])
-    assert {"is_fraud", "labels:positive_rate"} <= drifted
-    assert drifted <= OUTPUTS | {"labels:positive_rate"}
+    assert OUTPUTS <= drifted <= OUTPUTS | {"labels:positive_rate"}, drifted
     inputs = drift[drift["role"] == "input"]
     assert not inputs["drifted"].any() and (inputs["value"] <= inputs["threshold"]).all()
-    assert summary["decayed"] == [] and summary["verdict"] == "drift"
-    recall = performance.set_index("metric").loc["recall"]
-    assert recall["value"] > recall["baseline"] - recall["tolerance"]
+    assert {"recall", "pr_auc"} <= set(summary["decayed"])
+    metrics = performance.set_index("metric")
+    for metric in ("recall", "pr_auc"):
+        value, baseline, tolerance = metrics.loc[metric, ["value", "baseline", "tolerance"]]
+        assert value < baseline - tolerance, (metric, value, baseline)
+    assert any(line.startswith("decay: recall ") for line in summary["reasons"])
+
+
+def test_fraud_surge_without_labels_is_drift_of_the_score():
+    """The same surge before its labels come in: the score and the decision drift, nothing can
+    decay yet (exit code 3)."""
+    summary, _, performance = world(DRIFT_SEEDS[0], **SURGE_WORLD).check(
+        "fraud_surge", SURGE, labels=False
+    )
+
+    assert summary["verdict"] == "drift" and summary["exit_code"] == 3, summary["reasons"]
+    assert set(summary["drifted"]) == OUTPUTS
+    assert summary["decayed"] == [] and not performance["flagged"].any()

@@ -109,6 +109,22 @@ def test_a_better_challenger_becomes_latest_with_the_decision_in_its_metadata(
     assert len(bentoml.models.list(name)) == 2
 
 
+def test_a_challenger_that_learns_a_new_fraud_campaign_is_promoted(tmp_path, champion):
+    """A fraud surge with a campaign the champion never saw (account takeover of older
+    customers at their usual amounts): the champion misses it, the challenger trained on the
+    recent labels learns it and is promoted."""
+    surge = transactions(
+        seed=1, **SMALL, drift={"scenario": "fraud_surge", "start": 0.0, "strength": 3.5}
+    )
+
+    run(tmp_path, champion, surge)
+
+    decision = decision_of(tmp_path)
+    assert decision["promote"] is True, decision["reason"]
+    assert decision["gain"] >= decision["margin"]
+    assert decision["challenger"]["recall"] > decision["champion"]["recall"]
+
+
 def test_a_worse_challenger_is_refused_and_nothing_is_stored(tmp_path, champion, recent):
     """A challenger that cannot learn (forced: one split) loses: the champion stays latest, no
     version is added, and the decision says why with both scores."""

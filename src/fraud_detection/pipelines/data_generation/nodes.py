@@ -11,7 +11,8 @@ and sometimes travel. Fraud is injected as events of four known patterns:
 
 Labels carry noise (some fraud is never reported, a few legitimate transactions are), so a model
 can learn the patterns but not perfectly. A drift scenario shifts the data after a point in time,
-for monitoring work. Everything is vectorised numpy; the same parameters give the same table.
+for monitoring work, and leaves the data before it as the scenario ``none`` draws it. Everything
+is vectorised numpy; the same parameters give the same table.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class DriftScenario(StrEnum):
     AMOUNT_INFLATION = "amount_inflation"
     """Every amount is multiplied by ``drift.strength``."""
     FRAUD_SURGE = "fraud_surge"
-    """Fraud events become ``drift.strength`` times as frequent."""
+    """Fraud becomes ``drift.strength`` times as frequent: half of the extra fraud is more of the
+    known patterns, half a new campaign the training period never saw (``_new_campaign``). A
+    strength of 1 or less: no surge."""
 
 
 class DriftParams(BaseModel):
@@ -254,44 +257,33 @@ def generate_merchants(params: GenerationParams) -> pd.DataFrame:
     )
 
 
-def _fraud_counts(params: GenerationParams) -> dict[str, int]:
-    n_fraud = round(params.n_transactions * params.fraud_rate)
-    shares = {"account_takeover": 0.35, "card_testing": 0.25, "cloned_card": 0.2, "night": 0.2}
-    counts = {name: int(n_fraud * share) for name, share in shares.items()}
+_PATTERN_SHARES = {"account_takeover": 0.35, "card_testing": 0.25, "cloned_card": 0.2, "night": 0.2}
+
+
+def _fraud_counts(n_fraud: int) -> dict[str, int]:
+    """``n_fraud`` transactions split between the known patterns."""
+    counts = {name: int(n_fraud * share) for name, share in _PATTERN_SHARES.items()}
     counts["account_takeover"] += n_fraud - sum(counts.values())
     return counts
 
 
-def _event_starts(
-    rng: np.random.Generator, n: int, params: GenerationParams, span_s: float
-) -> np.ndarray:
-    """Seconds since ``start_date`` at which fraud events begin (denser after a fraud surge)."""
-    latest = span_s - _SECONDS_PER_DAY
-    if params.drift.scenario != DriftScenario.FRAUD_SURGE:
-        return rng.uniform(0, latest, size=n)
-    cut = params.drift.start * latest
-    after = params.drift.strength * (latest - cut)
-    p_after = after / (cut + after)
-    is_after = rng.random(n) < p_after
-    return np.where(is_after, rng.uniform(cut, latest, size=n), rng.uniform(0, cut, size=n))
-
-
 def _pattern(
     rng: np.random.Generator,
-    params: GenerationParams,
     n_tx: int,
     size: tuple[int, int],
     gap_s: tuple[float, float],
     span_s: float,
     activity: np.ndarray,
+    after_s: float,
 ) -> dict[str, np.ndarray]:
-    """Lay out ``n_tx`` transactions of one fraud pattern in events of ``size`` transactions."""
+    """Lay out ``n_tx`` transactions of one fraud pattern in events of ``size`` transactions,
+    the events starting from ``after_s`` seconds on."""
     mean_size = (size[0] + size[1]) / 2
     n_events = max(int(np.ceil(n_tx / mean_size * 1.3)), 1)
     event, position, sizes = _expand_events(rng, n_events, *size)
     event, position = event[:n_tx], position[:n_tx]
     victims = rng.choice(activity.size, size=n_events, p=activity / activity.sum())
-    starts = _event_starts(rng, n_events, params, span_s)
+    starts = rng.uniform(after_s, span_s - _SECONDS_PER_DAY, size=n_events)
     seconds = starts[event] + _offsets_within_events(rng, event, position, *gap_s)
     return {
         "customer": victims[event],
@@ -310,10 +302,16 @@ def _relative_amount(
 
 
 def _fraud_transactions(
-    rng: np.random.Generator, params: GenerationParams, customers: pd.DataFrame, span_s: float
+    rng: np.random.Generator,
+    customers: pd.DataFrame,
+    n_fraud: int,
+    span_s: float,
+    *,
+    after_s: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """All fraud transactions as column arrays (customer as a row index into ``customers``)."""
-    counts = _fraud_counts(params)
+    """``n_fraud`` transactions of the known patterns as column arrays (customer as a row index
+    into ``customers``), their events starting from ``after_s`` seconds on."""
+    counts = _fraud_counts(n_fraud)
     activity = customers["activity"].to_numpy()
     risky_online = _index(("electronics", "gift_cards", "crypto", "online_retail", "jewelry"), _CAT)
     testing = _index(("online_retail", "gift_cards", "entertainment"), _CAT)
@@ -323,7 +321,7 @@ def _fraud_transactions(
     parts = []
 
     # Account takeover: a burst of online purchases, minutes apart.
-    ato = _pattern(rng, params, counts["account_takeover"], (3, 8), (60, 600), span_s, activity)
+    ato = _pattern(rng, counts["account_takeover"], (3, 8), (60, 600), span_s, activity, after_s)
     n = ato["customer"].size
     abroad = rng.random(n) < 0.7
     ato.update(
@@ -338,7 +336,7 @@ def _fraud_transactions(
     parts.append(ato)
 
     # Card testing: tiny amounts within minutes, then one or two large ones.
-    ct = _pattern(rng, params, counts["card_testing"], (4, 8), (20, 240), span_s, activity)
+    ct = _pattern(rng, counts["card_testing"], (4, 8), (20, 240), span_s, activity, after_s)
     n = ct["customer"].size
     large = ct["position"] >= ct["event_size"] - rng.integers(1, 3, size=n)
     abroad = rng.random(n) < 0.5
@@ -358,7 +356,7 @@ def _fraud_transactions(
     parts.append(ct)
 
     # Cloned card: in-store, card present, far from home, a few hours apart.
-    cc = _pattern(rng, params, counts["cloned_card"], (1, 3), (600, 7_200), span_s, activity)
+    cc = _pattern(rng, counts["cloned_card"], (1, 3), (600, 7_200), span_s, activity, after_s)
     n = cc["customer"].size
     cc.update(
         category=rng.choice(cloned, size=n),
@@ -372,11 +370,11 @@ def _fraud_transactions(
     parts.append(cc)
 
     # Risky categories at night: the event is moved to between midnight and 6 am.
-    nt = _pattern(rng, params, counts["night"], (1, 2), (60, 1_800), span_s, activity)
+    nt = _pattern(rng, counts["night"], (1, 2), (60, 1_800), span_s, activity, after_s)
     n = nt["customer"].size
     day_start = np.floor(nt["seconds"] / _SECONDS_PER_DAY) * _SECONDS_PER_DAY
-    nt["seconds"] = np.minimum(
-        day_start + rng.uniform(0, 6 * 3_600, size=n) + nt["position"] * 600, span_s - 1
+    nt["seconds"] = np.clip(
+        day_start + rng.uniform(0, 6 * 3_600, size=n) + nt["position"] * 600, after_s, span_s - 1
     )
     online = rng.random(n) < 0.8
     nt.update(
@@ -468,6 +466,107 @@ def _legit_transactions(
     }
 
 
+_CAMPAIGN_SHARE = 0.5
+"""The new campaign's part of a fraud surge's extra fraud; the known patterns make the rest."""
+_CAMPAIGN_MIN_AGE = 65
+_CAMPAIGN_OLDER_VICTIMS = 0.8
+"""Share of the campaign's victims aged ``_CAMPAIGN_MIN_AGE`` or more; the rest are anyone."""
+
+
+def _new_campaign(
+    rng: np.random.Generator, customers: pd.DataFrame, n_tx: int, span_s: float, after_s: float
+) -> dict[str, np.ndarray]:
+    """``n_tx`` transactions of a fraud campaign the training period never saw, from ``after_s``.
+
+    Account takeover by phishing, aimed at older customers: the fraudster logs in to the
+    victim's account from a device of their own and spends as the victim would, online in
+    everyday categories, at the victim's usual amounts, in the day, through a proxy near the
+    victim's home, a few purchases a few hours apart. Nothing a known pattern shows (large or
+    tiny amounts, bursts within minutes, night, risky categories, distance): the victims' age
+    and a device that is not theirs are all that tells these apart.
+    """
+    activity = customers["activity"].to_numpy()
+    older = np.flatnonzero(customers["age"].to_numpy() >= _CAMPAIGN_MIN_AGE)
+    n_events = max(int(np.ceil(n_tx / 2.5 * 1.3)), 1)
+    event, position, _ = _expand_events(rng, n_events, 1, 4)
+    event, position = event[:n_tx], position[:n_tx]
+    anyone = rng.choice(activity.size, size=n_events, p=activity / activity.sum())
+    if older.size:
+        weight = activity[older] / activity[older].sum()
+        victims = np.where(
+            rng.random(n_events) < _CAMPAIGN_OLDER_VICTIMS,
+            older[rng.choice(older.size, size=n_events, p=weight)],
+            anyone,
+        )
+    else:
+        victims = anyone
+    # Each event starts in the day (the hours legitimate spending keeps), on a day after the start.
+    first_day = int(np.ceil(after_s / _SECONDS_PER_DAY))
+    last_day = max(int(span_s // _SECONDS_PER_DAY) - 1, first_day)
+    day = rng.integers(first_day, last_day + 1, size=n_events)
+    hour = rng.choice(24, size=n_events, p=_HOUR_PROFILE / _HOUR_PROFILE.sum())
+    starts = day * _SECONDS_PER_DAY + hour * 3_600 + rng.uniform(0, 3_600, size=n_events)
+    seconds = starts[event] + _offsets_within_events(rng, event, position, 3_600, 5 * 3_600)
+    customer = victims[event]
+    n = customer.size
+    everyday_online = _CATEGORY_WEIGHT * _CATEGORY_ONLINE
+    category = rng.choice(everyday_online.size, size=n, p=everyday_online / everyday_online.sum())
+    mean_log = customers["mean_log_amount"].to_numpy()[customer]
+    return {
+        "customer": customer,
+        "seconds": np.clip(seconds, after_s, span_s - 1),
+        "category": category,
+        "online": np.ones(n, dtype=bool),
+        "amount": rng.lognormal(mean_log + _CATEGORY_LOG_AMOUNT[category], 0.8),
+        "abroad": np.zeros(n, dtype=bool),
+        "country": np.full(n, -1),
+        "distance": rng.lognormal(np.log(2.0), 1.0, size=n),
+        "new_device": rng.random(n) < 0.8,
+    }
+
+
+def _fraud_surge(
+    params: GenerationParams,
+    customers: pd.DataFrame,
+    seconds: np.ndarray,
+    n_base_fraud: int,
+    span_s: float,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The ``fraud_surge`` drift: which legitimate transactions after the start give their place
+    to fraud, and that fraud's columns.
+
+    The surge takes the place of legitimate transactions (the volume stays ``n_transactions``)
+    and draws from a generator of its own, so the data before ``drift.start`` is the data the
+    scenario ``none`` draws, byte for byte. After it, fraud is ``drift.strength`` times as
+    frequent: half the extra is more of the known patterns, half the new campaign.
+
+    Args:
+        params: Generator knobs.
+        customers: Output of :func:`generate_customers`.
+        seconds: Time of each legitimate transaction, in seconds since ``start_date``.
+        n_base_fraud: Fraud transactions of the known patterns over the whole period.
+        span_s: Length of the period in seconds.
+
+    Returns:
+        The rows replaced (indices into ``seconds``), and their new columns in that order.
+    """
+    rng = np.random.default_rng([params.seed, 4])
+    after_s = params.drift.start * span_s
+    extra = max(params.drift.strength - 1.0, 0.0) * n_base_fraud * (span_s - after_s) / span_s
+    candidates = np.flatnonzero(seconds >= after_s)
+    n_known = min(round(extra * (1 - _CAMPAIGN_SHARE)), candidates.size)
+    n_new = min(round(extra * _CAMPAIGN_SHARE), candidates.size - n_known)
+    if after_s >= span_s - _SECONDS_PER_DAY or n_known + n_new == 0:
+        return np.array([], dtype=np.int64), {}
+    parts = [
+        _fraud_transactions(rng, customers, n_known, span_s, after_s=after_s),
+        _new_campaign(rng, customers, n_new, span_s, after_s),
+    ]
+    surge = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    rows = rng.choice(candidates, size=surge["customer"].size, replace=False)
+    return rows, surge
+
+
 def _merchant_mix_shift(params: GenerationParams) -> np.ndarray:
     """Category multipliers of the ``new_merchant_mix`` drift."""
     shift = np.ones(len(MERCHANT_CATEGORIES))
@@ -491,12 +590,25 @@ def generate_transactions(
     """
     rng = np.random.default_rng([params.seed, 3])
     span_s = float((params.end_date - params.start_date).days * _SECONDS_PER_DAY)
-    fraud = _fraud_transactions(rng, params, customers, span_s)
+    fraud = _fraud_transactions(
+        rng, customers, round(params.n_transactions * params.fraud_rate), span_s
+    )
     n_fraud = fraud["customer"].size
     legit = _legit_transactions(rng, params, customers, params.n_transactions - n_fraud, span_s)
     cols = {key: np.concatenate([legit[key], fraud[key]]) for key in legit}
     label = np.concatenate([np.zeros(params.n_transactions - n_fraud), np.ones(n_fraud)])
     n = label.size
+    # Merchants are drawn for the categories as drawn here: the surge below changes the
+    # categories of rows after the start only, and must not change the draws of those before.
+    drawn_category = cols["category"]
+    surge_rows, surge = np.array([], dtype=np.int64), {}
+    if params.drift.scenario == DriftScenario.FRAUD_SURGE:
+        surge_rows, surge = _fraud_surge(params, customers, legit["seconds"], n_fraud, span_s)
+        if surge_rows.size:
+            drawn_category = drawn_category.copy()
+            for key, values in surge.items():
+                cols[key][surge_rows] = values
+            label[surge_rows] = 1.0
 
     noise = params.label_noise
     flip = np.where(
@@ -529,7 +641,10 @@ def generate_transactions(
         )
     amount = np.maximum(np.round(amount, 2), 0.01)
 
-    merchant_id = _pick_merchants(rng, merchants, cols["category"])
+    merchant_id = _pick_merchants(rng, merchants, drawn_category)
+    if surge_rows.size:
+        surge_rng = np.random.default_rng([params.seed, 5])
+        merchant_id[surge_rows] = _pick_merchants(surge_rng, merchants, surge["category"])
     # Microsecond timestamps keep ties between a customer's transactions practically absent.
     micros = (cols["seconds"] * _US_PER_SECOND).astype(np.int64)
     timestamp = pd.Timestamp(params.start_date).as_unit("us") + pd.to_timedelta(micros, unit="us")
