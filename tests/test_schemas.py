@@ -97,6 +97,32 @@ def test_a_contract_checks_the_table_where_it_is():
     pd.testing.assert_frame_equal(model_input, before)
 
 
+def _model_input_batches(*ids: str) -> list[pd.DataFrame]:
+    rows = [{"transaction_id": tx} for tx in ids]
+    model_input = build_features(make_scoring_input(*rows), FeatureParams())
+    return [model_input.iloc[:2], model_input.iloc[2:]]
+
+
+def test_batches_are_checked_as_they_are_drawn_and_unique_columns_across_them():
+    """Batches of a table pass through checked; a bad batch or an id that repeats one of an
+    earlier batch stops the stream with Kedro's DataValidationError."""
+    from kedro.validation import DataValidationError
+
+    good = _model_input_batches("a", "b", "c")
+    assert list(schemas.ModelInput.validate(iter(good), lazy=True)) == good
+
+    repeated = _model_input_batches("a", "b", "a")
+    with pytest.raises(DataValidationError, match=r"'transaction_id' must be unique.*1 of"):
+        list(schemas.ModelInput.validate(iter(repeated), lazy=True))
+
+    broken = _model_input_batches("a", "b", "c")
+    broken[1] = broken[1].assign(log_amount=float("inf"))
+    drawn = schemas.ModelInput.validate(iter(broken), lazy=True)
+    assert next(drawn) is broken[0]
+    with pytest.raises(DataValidationError, match="ModelInput"):
+        next(drawn)
+
+
 def test_a_contract_that_coerces_still_checks_a_copy():
     """A contract that converts dtypes returns converted data and leaves the caller's frame be."""
 

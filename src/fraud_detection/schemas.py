@@ -9,6 +9,7 @@ from ``ScoringInput`` in code (``fraud_detection.request``), never written a sec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,9 @@ class Contract(pa.DataFrameModel):
     in memory while it was checked: ``model_input`` at 2,000,000 rows is 690 MiB, and loading it
     validated peaked ~650 MiB higher. A subclass that does change data is still validated on a
     copy.
+
+    A table saved as an iterator of batches (``lab2prod.batched.BatchedParquetDataset``) is
+    checked batch by batch as it is written, and its ``unique`` columns across the batches too.
     """
 
     @classmethod
@@ -55,10 +59,43 @@ class Contract(pa.DataFrameModel):
         lazy: bool = False,
         inplace: bool | None = None,
     ) -> Any:
-        """pandera's ``validate``; ``inplace`` defaults to whether the contract changes no data."""
+        """pandera's ``validate``; ``inplace`` defaults to whether the contract changes no data.
+
+        An iterator of DataFrames (the batches of one table) gives an iterator that validates
+        each batch as it is drawn, and after the last, the ``unique`` columns over them all.
+        """
+        if isinstance(check_obj, Iterator):
+            return _validated_batches(cls, check_obj, lazy=lazy)
         if inplace is None:
             inplace = not _changes_data(cls.to_schema())
         return super().validate(check_obj, head, tail, sample, random_state, lazy, inplace)
+
+
+def _validated_batches(
+    contract: type[Contract], batches: Iterator[pd.DataFrame], *, lazy: bool
+) -> Iterator[pd.DataFrame]:
+    """Each batch validated as Kedro validates a table (the same error and report), then the
+    uniqueness of the ``unique`` columns across batches, by 64-bit hashes of their values."""
+    from kedro.validation import DataValidationError, PanderaValidator
+
+    validator = PanderaValidator(contract, lazy=lazy)
+    unique = [name for name, column in contract.to_schema().columns.items() if column.unique]
+    hashes: dict[str, list[np.ndarray]] = {name: [] for name in unique}
+    for batch in batches:
+        validator.validate(batch)
+        for name in unique:
+            hashes[name].append(pd.util.hash_array(batch[name].to_numpy()))
+        yield batch
+    for name, parts in hashes.items():
+        values = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+        repeated = len(values) - len(np.unique(values))
+        if repeated:
+            raise DataValidationError(
+                f"Pandera validation failed against {contract.__module__}.{contract.__name__}: "
+                f"column '{name}' must be unique, and {repeated:,} of its values repeat one in "
+                "another batch of the table.",
+                validator=f"{contract.__module__}.{contract.__name__}",
+            )
 
 
 def _changes_data(schema: pa.DataFrameSchema) -> bool:

@@ -73,6 +73,21 @@ class FeatureParams(BaseModel):
         return value
 
 
+ROW_GROUP_ROWS = 1024 * 1024
+"""Rows per parquet row group when a table is written at once (pyarrow's default)."""
+
+
+class BatchParams(BaseModel):
+    """How ``kedro run`` cuts a large ``scoring_input`` (``feature_batches`` in
+    ``parameters_inference_features.yml``); serving computes a request's features at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rows: Annotated[int, Field(ge=1)] = ROW_GROUP_ROWS
+    """Rows per batch. A multiple of 1,048,576 (a parquet row group) makes the file written batch
+    by batch the same bytes as the table written at once; any other size, the same table."""
+
+
 def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
     """Turn each row of ``scoring_input`` into the model's numeric features.
 
@@ -109,6 +124,31 @@ def build_features(scoring_input: pd.DataFrame, params: FeatureParams) -> pd.Dat
     for position, column in enumerate(present):
         model_input.insert(position, column, scoring_input[column].array)
     return model_input
+
+
+def build_features_in_batches(
+    scoring_input: pd.DataFrame, params: FeatureParams, batches: BatchParams
+) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    """``build_features`` a slice of rows at a time, for a table whose features would not fit in
+    memory beside it (41 float64 columns: 9.2 GiB for 30,000,000 rows).
+
+    The features of a row depend on that row alone, so the batches, one after the other, are
+    ``build_features(scoring_input)`` exactly. A dataset that writes batches as they come
+    (``lab2prod.batched.BatchedParquetDataset``) then holds one batch at a time.
+
+    Args:
+        scoring_input: As for ``build_features``.
+        params: The feature knobs.
+        batches: How many rows each batch holds.
+
+    Returns:
+        ``model_input`` itself when ``scoring_input`` fits one batch; else an iterator of its
+        batches, in order, each computed when it is drawn.
+    """
+    if len(scoring_input) <= batches.rows:
+        return build_features(scoring_input, params)
+    starts = range(0, len(scoring_input), batches.rows)
+    return (build_features(scoring_input.iloc[a : a + batches.rows], params) for a in starts)
 
 
 def _feature_values(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import build_features
+from .nodes import build_features_in_batches
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Turn ``scoring_input`` into ``model_input``, row by row (serving runs the same node)."""
+    """Turn ``scoring_input`` into ``model_input``, row by row, a batch of rows at a time
+    (serving runs ``build_features`` on each request batch: the same features)."""
     return Pipeline(
         [
             node(
-                build_features,
-                inputs=["scoring_input", "params:inference_features"],
+                build_features_in_batches,
+                inputs=["scoring_input", "params:inference_features", "params:feature_batches"],
                 outputs="model_input",
                 name="build_features",
             ),
