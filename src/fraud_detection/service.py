@@ -136,6 +136,9 @@ class FraudDetection:
         )
         _metrics()  # every series at zero from start-up, before the first request
         api.limit_request_head_time(READ_TIMEOUT)
+        # A request of 500 transactions or more fills half a batch by itself: scored at once,
+        # not after the wait batching learned from single transactions (docs/serving.md).
+        api.score_large_requests_at_once()
         api.log_client_errors_briefly()
         api.freeze_startup_heap()
 

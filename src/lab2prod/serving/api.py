@@ -8,8 +8,8 @@ module of its concern:
 - ``scorer``: :class:`BatchScorer`, :class:`RowResult`, :func:`load_scorer`;
 - ``openapi``: :class:`ContractService`, the spec with the real error bodies;
 - ``runtime``: :func:`limit_worker_threads`, :func:`limit_request_head_time`,
-  :func:`pinned_tag`, :func:`freeze_startup_heap`, :func:`log_client_errors_briefly`,
-  :func:`env_int`, :func:`env_switch`;
+  :func:`score_large_requests_at_once`, :func:`pinned_tag`, :func:`freeze_startup_heap`,
+  :func:`log_client_errors_briefly`, :func:`env_int`, :func:`env_switch`;
 - ``recording``: :func:`start_recording`, the prediction log and live drift of a worker;
 - ``supply``: :class:`ProvenancedModel`, the model reference ``bentoml build`` packs only with
   its provenance.
@@ -31,6 +31,7 @@ from lab2prod.serving.runtime import (
     limit_worker_threads,
     log_client_errors_briefly,
     pinned_tag,
+    score_large_requests_at_once,
 )
 from lab2prod.serving.scorer import BatchScorer, RowResult, load_scorer, project_pipeline
 from lab2prod.serving.supply import ProvenancedModel
@@ -55,5 +56,6 @@ __all__ = [
     "log_client_errors_briefly",
     "pinned_tag",
     "project_pipeline",
+    "score_large_requests_at_once",
     "start_recording",
 ]

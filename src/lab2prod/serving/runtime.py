@@ -10,6 +10,8 @@ loads), and :func:`log_client_errors_briefly` and :func:`freeze_startup_heap` la
   ``lab2prod_native_threads{pool=...}``.
 - :func:`limit_request_head_time`: a connection whose request head trickles in (slowloris) is
   closed after a time, instead of held forever.
+- :func:`score_large_requests_at_once`: a request that fills half a batch by itself skips
+  adaptive batching's wait.
 - :func:`pinned_tag`: the model version a built bento recorded, not whatever ``latest`` is.
 - :func:`freeze_startup_heap`: start-up objects out of the garbage collector's way.
 - :func:`log_client_errors_briefly`: a refused request as one INFO line, not a traceback.
@@ -37,6 +39,7 @@ __all__ = [
     "limit_worker_threads",
     "log_client_errors_briefly",
     "pinned_tag",
+    "score_large_requests_at_once",
 ]
 
 
@@ -77,6 +80,18 @@ def limit_request_head_time(seconds: float) -> None:
     the service's ``__init__``; the body's own limits are :class:`~lab2prod.serving.middleware.
     RequestGuard`'s."""
     internals.limit_request_head_time(seconds)
+
+
+def score_large_requests_at_once(min_share: float = 0.5) -> None:
+    """Score a request that holds ``min_share`` of its route's ``max_batch_size`` records or
+    more at once, not after the wait adaptive batching learned from smaller requests.
+
+    BentoML's dispatcher waits before each batch for as long as recent batches waited: after
+    single-record traffic, a 1,000-record request would wait milliseconds for requests it has
+    no room for (docs/serving.md, "Large requests"). Smaller requests are batched as before.
+    Call it in the service's ``__init__``.
+    """
+    internals.score_full_inputs_at_once(min_share)
 
 
 def pinned_tag(service: Any, model: Any) -> str:

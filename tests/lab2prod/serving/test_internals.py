@@ -159,6 +159,44 @@ def test_a_connection_whose_head_never_ends_is_closed_after_the_timeout():
     assert complete is False
 
 
+def test_an_input_filling_half_a_batch_is_scored_at_once_and_smaller_ones_are_batched():
+    """With a wait learned from earlier traffic (here 2 s), an input of half max_batch_size is
+    scored at once as a batch of one, without entering the dispatcher's queue; smaller ones
+    still go through the queue."""
+    import asyncio
+    import time
+
+    from bentoml._internal.marshal.dispatcher import CorkDispatcher
+
+    calls: list[list[int]] = []
+
+    async def score(batches):  # as BentoML's batch function: inputs in, an output per input
+        calls.append([len(batch) for batch in batches])
+        return [[x * 2 for x in batch] for batch in batches]
+
+    async def run() -> tuple[list[int], float, bool, list[list[int]], bool]:
+        dispatcher = CorkDispatcher(
+            max_latency_in_ms=10_000, max_batch_size=100, fallback=lambda: None, get_batch_size=len
+        )
+        dispatcher.optimizer.wait = 2.0  # what minutes of busy single-record traffic teach it
+        started = time.monotonic()
+        large = await dispatcher(score)(list(range(50)))
+        seconds = time.monotonic() - started
+        queued_large = dispatcher._controller is not None
+        small = await asyncio.gather(*(dispatcher(score)([i]) for i in range(3)))
+        queued_small = dispatcher._controller is not None
+        dispatcher.shutdown()
+        return large, seconds, queued_large, small, queued_small
+
+    internals.score_full_inputs_at_once(0.5)
+    large, seconds, queued_large, small, queued_small = asyncio.run(run())
+
+    assert large == [x * 2 for x in range(50)]
+    assert seconds < 0.5 and not queued_large
+    assert calls[0] == [50]  # alone, a batch of one input
+    assert small == [[0], [2], [4]] and queued_small
+
+
 def test_no_other_module_of_lab2prod_uses_bentomls_private_api():
     """A BentoML upgrade has one module to revisit: no other module names ``bentoml._internal``
     (imported, or as a logger or module name in a string)."""
