@@ -9,8 +9,10 @@ background threads (the log's writer, the live counts) run in it, so what they s
 from the requests, as in a worker. Each request is one transaction, or a merged batch of
 ``--batch`` of them (what adaptive batching hands the scorer under load): the request's body
 read to columns, scored, answered (``benchmarks/serving/path.py``'s path). Off and on alternate
-``--rounds`` times; the result is the ratio of their transactions per second (medians), and of
-the process's CPU per transaction (all threads: steadier than the rate on a busy machine). It
+``--rounds`` times; the result is the ratio of their transactions per second (medians), of
+the process's CPU per transaction (all threads: steadier than the rate on a busy machine), and
+the CPU recording's own background threads spend per transaction (read per thread: the
+steadiest of the three). It
 does not replace the soak (``benchmarks/serving/soak.py --log off on``): no HTTP, no batching
 dispatcher, no ``/metrics`` scrapes.
 """
@@ -107,16 +109,20 @@ def main(argv: list[str] | None = None) -> int:
                         )
                     else:
                         scorer.on_scored = None
+                    threads = _recording_cpu()
                     calls, cpu = _rate(path(size), args.seconds)
+                    threads = _recording_cpu() - threads
                     if recorder is not None:
                         recorder.close()  # its last writes counted in neither
                         scorer.on_scored = None
                     rate, cpu_us = calls * size, cpu / size * 1e6
+                    threads_us = threads / (calls * args.seconds * size) * 1e6
                     results.setdefault((size, setting), []).append(rate)
                     results.setdefault((size, setting + "_cpu"), []).append(cpu_us)
+                    results.setdefault((size, setting + "_threads"), []).append(threads_us)
                     print(
                         f"{size:>3} per batch, recording {setting}: {rate:8.0f} tx/s, "
-                        f"{cpu_us:8.1f} CPU us/tx",
+                        f"{cpu_us:8.1f} CPU us/tx, of which recording's threads {threads_us:.1f}",
                         flush=True,
                     )
     load_after = os.getloadavg()[0]
@@ -132,15 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         "(its own work included)" + ("." if quiet else ": **not a quiet machine, not a result**."),
         "",
         "| transactions per batch | recording off: tx/s, CPU µs/tx | on: tx/s, CPU µs/tx | "
-        "tx/s on / off | CPU on / off |",
-        "|---|---|---|---|---|",
+        "tx/s on / off | CPU on / off | recording's threads, CPU µs/tx |",
+        "|---|---|---|---|---|---|",
     ]
     for size in (1, args.batch):
         off, on = (statistics.median(results[(size, k)]) for k in ("off", "on"))
         off_cpu, on_cpu = (statistics.median(results[(size, k)]) for k in ("off_cpu", "on_cpu"))
+        threads = statistics.median(results[(size, "on_threads")])
         lines.append(
             f"| {size} | {off:,.0f}, {off_cpu:,.0f} | {on:,.0f}, {on_cpu:,.0f} | "
-            f"{on / off:.2f} | {on_cpu / off_cpu:.2f} |"
+            f"{on / off:.2f} | {on_cpu / off_cpu:.2f} | {threads:.1f} |"
         )
     body = "\n".join(lines) + "\n"
     print(body)
@@ -152,6 +159,26 @@ def main(argv: list[str] | None = None) -> int:
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _recording_cpu() -> float:
+    """CPU seconds spent so far by recording's background threads (the log's writer, the live
+    counts), read per thread from /proc: what recording takes from the requests, however busy
+    the machine is."""
+    import threading
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for thread in threading.enumerate():
+        if not thread.name.startswith("lab2prod-") or thread.native_id is None:
+            continue
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def _rate(call, seconds: float) -> tuple[float, float]:

@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=300.0, help="seconds measured")
     parser.add_argument("--window", type=float, default=10.0, help="seconds per window")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=15.0,
+        help="seconds before measuring (longer than the prediction log's 10 s write interval)",
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", nargs="+", choices=TARGETS, help="soak only these servers")
     parser.add_argument(
@@ -267,10 +272,12 @@ def _soak(target: Target, args: argparse.Namespace, project: Path) -> dict:
         windows = []
         for index in range(max(1, round(args.duration / args.window))):
             window = _window(args, url + target.path, target.bodies, args.window)
+            window["rss_mib"] = sorted(_worker_rss(server.pid).values())
             windows.append(window)
             print(
                 f"   {index + 1:3d} {window['rps']:8.1f} req/s  p99 {window['p99_ms']:8.1f} ms  "
-                f"errors {window['errors']}",
+                f"errors {window['errors']}  RSS MiB "
+                + " ".join(f"{rss:.0f}" for rss in window["rss_mib"]),
                 flush=True,
             )
         cpu = bench.cpu_seconds(server.pid) - cpu_before

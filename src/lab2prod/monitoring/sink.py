@@ -117,6 +117,9 @@ class PredictionSink:
         if self._thread is None:
             try:
                 _filesystem(self.path, self.credentials, {})
+                # Imported now, not by the first write: its import would hold the worker's
+                # GIL for a request's time, and its memory is the worker's from the start.
+                import pyarrow.parquet  # noqa: F401
             except ImportError as exc:
                 raise MonitoringError(
                     f"The prediction log at {self.path} cannot be written: {exc}. Install it, "
