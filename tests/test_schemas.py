@@ -123,6 +123,40 @@ def test_batches_are_checked_as_they_are_drawn_and_unique_columns_across_them():
         next(drawn)
 
 
+def test_a_batch_that_breaks_the_contract_is_reported_as_a_whole_table_is(tmp_path: Path):
+    """A table saved batch by batch (``model_input``): a bad batch stops the save, no file is
+    left, and the run's report is the one a whole table gets: failure cases on disk under the
+    dataset's name, and a short message naming them, not the catalog's wrapped error."""
+    from kedro.io import DataCatalog
+
+    from lab2prod import hooks
+    from lab2prod.contracts.report import VALIDATION_REPORT_DIR
+
+    target = tmp_path / "data/05_model_input/model_input.parquet"
+    catalog = DataCatalog.from_config(
+        {
+            "model_input": {
+                "type": "lab2prod.batched.BatchedParquetDataset",
+                "filepath": str(target),
+                "validator": {"class": "fraud_detection.schemas.ModelInput"},
+            }
+        }
+    )
+    broken = _model_input_batches("a", "b", "c")
+    broken[1] = broken[1].assign(log_amount=float("inf"))
+    with pytest.raises(Exception) as caught:
+        catalog.save("model_input", iter(broken))
+
+    hooks.ContractHooks().on_pipeline_error(caught.value, {"project_path": str(tmp_path)})
+
+    report = tmp_path / VALIDATION_REPORT_DIR / "model_input.csv"
+    assert "log_amount" in report.read_text()
+    message = hooks._message(caught.value)
+    assert "model_input" in message and "log_amount" in message
+    assert "Failed while saving" not in message and len(message.splitlines()) < 30
+    assert not target.exists() and not list(target.parent.glob("*partial*"))
+
+
 def test_a_contract_that_coerces_still_checks_a_copy():
     """A contract that converts dtypes returns converted data and leaves the caller's frame be."""
 

@@ -412,10 +412,12 @@ def _render(
         "## Serving soak",
         "",
         f"`benchmarks/serving/soak.py`, {dt.date.today().isoformat()}, {machine()}.",
-        f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after"
+        # The load after is mostly the soak's own (wrk and the servers on both cores): the
+        # machine was quiet when nothing else ran before it.
+        f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (its own work included)"
         + (
-            " (above 1.5: other work shared the cores, so these are not a result)."
-            if max(load) > 1.5
+            " (above 1.5 before: other work shared the cores, so these are not a result)."
+            if load[0] > 1.5
             else "."
         ),
         f"Model `{tag}`; requests of one test-period transaction each. Each server is started",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -37,11 +38,10 @@ class ContractHooks:
 
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any]) -> None:
-        from kedro.validation import DataValidationError
-
         from lab2prod.contracts.report import VALIDATION_REPORT_DIR, write_failure_cases
 
-        if not isinstance(error, DataValidationError):
+        error = _validation_error(error)
+        if error is None:
             return
         project_path = self._project_path or Path(run_params.get("project_path") or Path.cwd())
         report = write_failure_cases(error, project_path / VALIDATION_REPORT_DIR)
@@ -79,12 +79,37 @@ def _is_user_error(error: BaseException) -> bool:
     from lab2prod.errors import ClusterError, LineageError
 
     user_errors = DataValidationError | ParameterValidationError | ClusterError | LineageError
-    return isinstance(error, user_errors) or (_storage_error(error) is not None)
+    return isinstance(error, user_errors) or any(
+        found(error) is not None for found in (_validation_error, _storage_error)
+    )
+
+
+def _validation_error(error: BaseException) -> Any:
+    """The broken contract itself, or the one behind a dataset's failure to save: a dataset
+    that validates as it writes (``lab2prod.batched``, batch by batch) raises inside its
+    ``save``, and Kedro wraps what ``save`` raises in a ``DatasetError``."""
+    from kedro.validation import DataValidationError
+
+    if isinstance(error, DataValidationError):
+        return error
+    broken = _behind_dataset_error(error, DataValidationError)
+    if broken is not None and broken.dataset_name is None:
+        # The catalog names the dataset of a failed save as the message's first word
+        # ("model_input: Failed while saving ..."); the contract raised too deep to know it.
+        name = str(error).split(":", 1)[0]
+        broken.dataset_name = name if re.fullmatch(r"[\w.\-]+", name) else None
+        broken.mode = broken.mode or "save"
+    return broken
 
 
 def _storage_error(error: BaseException) -> OSError | None:
     """The file or storage error (a missing file or bucket, access denied, no connection)
     behind a dataset's failure to load or save, if that is what it is."""
+    return _behind_dataset_error(error, OSError)
+
+
+def _behind_dataset_error(error: BaseException, kind: type[BaseException]) -> Any:
+    """The first ``kind`` in the causes of ``error`` when it is a ``DatasetError``."""
     from kedro.io import DatasetError
 
     if not isinstance(error, DatasetError):
@@ -92,20 +117,18 @@ def _storage_error(error: BaseException) -> OSError | None:
     cause = error.__cause__ or error.__context__
     seen = 0
     while cause is not None and seen < 20:
-        if isinstance(cause, OSError):
+        if isinstance(cause, kind):
             return cause
         cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return None
 
 
 def _message(error: BaseException) -> str:
-    from kedro.validation import DataValidationError
-
     from lab2prod.contracts.report import summary
 
-    if isinstance(error, DataValidationError):
-        project_path = getattr(error, "project_path", Path.cwd())
-        return summary(error, getattr(error, "failure_cases_path", None), project_path)
+    if (broken := _validation_error(error)) is not None:
+        project_path = getattr(broken, "project_path", Path.cwd())
+        return summary(broken, getattr(broken, "failure_cases_path", None), project_path)
     if (cause := _storage_error(error)) is not None:
         return (
             f"{type(error).__name__}: {error}\nCause: {type(cause).__name__}. Check the dataset's "
