@@ -175,7 +175,10 @@ def fetch(dist: Distribution) -> Path:
                 zipped.extractall(target)
         else:
             with tarfile.open(archive) as tarred:
-                tarred.extractall(target, filter="data")
+                # Python 3.11.4+ filters members; an older 3.11 cannot (the archive is pinned
+                # by its SHA-256 above).
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tarred.extractall(target, **safe)
         (target / ".unpacked").touch()
     tops = [p for p in target.iterdir() if p.is_dir()]
     return tops[0] if len(tops) == 1 else target
