@@ -55,6 +55,27 @@ def run_measured(args: list[str], cwd: Path, log: Path) -> Measured:
     return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode)
 
 
+QUIET_LOAD = 1.5
+"""The 1-minute load average at or under which the machine counts as quiet before a run."""
+
+
+def load_note(before: float, after: float) -> str:
+    """The results page's sentence on the 1-minute load around a run.
+
+    Quiet is judged by the load before the run alone: the load after includes the benchmark's
+    own work (it may keep both cores busy).
+    """
+    verdict = (
+        "."
+        if before <= QUIET_LOAD
+        else f": above {QUIET_LOAD} before, other work shared the cores: **not a result**."
+    )
+    return (
+        f"1-minute load average {before:.2f} before, {after:.2f} after "
+        f"(its own work included){verdict}"
+    )
+
+
 def machine() -> str:
     """One line describing this machine, for the results page."""
     cpu = platform.processor() or platform.machine()

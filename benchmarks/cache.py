@@ -29,7 +29,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from _common import KEDRO, machine, run_measured, scratch_project, write_section
+from _common import KEDRO, load_note, machine, run_measured, scratch_project, write_section
 
 TRANSACTIONS_PER_CUSTOMER = 30
 
@@ -113,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"`benchmarks/cache.py --size {args.size} --repeats {args.repeats}`, "
             f"{dt.date.today()}, {machine()}.",
-            f"Load average (1 min): {load_before:.2f} before, {load_after:.2f} after (its own "
-            "work included)" + (" (above 1.5 before: not a result)." if load_before > 1.5 else "."),
+            load_note(load_before, load_after),
             "",
             "| measure | value | target |",
             "|---|---|---|",

@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from _common import ROOT, WORK, Measured, machine, write_section  # noqa: E402
+from _common import ROOT, WORK, Measured, load_note, machine, write_section  # noqa: E402
 
 EVIDENTLY_PYTHON = ROOT / ".tools" / "evidently" / "bin" / "python"
 PART_ROWS = 1_000_000
@@ -288,16 +288,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(args, info, results, load_before: float, load_after: float) -> str:
-    # The load after includes the benchmark's own work (it may use both cores): the machine
-    # was quiet when nothing else ran before it.
-    quiet = load_before <= 1.5
     lines = [
         "## Monitoring: drift on the prediction log, lab2prod against Evidently",
         "",
         f"`{' '.join(['benchmarks/monitoring/drift_scale.py', *sys.argv[1:]])}`, "
-        f"{dt.date.today().isoformat()}, {machine()}. 1-minute load average "
-        f"{load_before:.2f} before, {load_after:.2f} after (its own work included)"
-        + ("." if quiet else ": **not a quiet machine, not a result**."),
+        f"{dt.date.today().isoformat()}, {machine()}. " + load_note(load_before, load_after),
         "",
         f"A log of {args.rows:,} predictions ({len(info['columns'])} monitored columns), the "
         f"month after training ({info['window_rows']:,} generated transactions) resampled; the "

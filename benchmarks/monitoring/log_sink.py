@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from _common import machine, write_section  # noqa: E402
+from _common import load_note, machine, write_section  # noqa: E402
 
 SIZES = (1, 32, 1_000)
 
@@ -144,16 +144,12 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     load_after = os.getloadavg()[0]
-    # The load after includes the benchmark's own work (it may use both cores): the machine
-    # was quiet when nothing else ran before it.
-    quiet = load_before <= 1.5
     lines = [
         "## Monitoring: the prediction log's cost, bentoml.monitor against the parquet sink",
         "",
         f"`benchmarks/monitoring/log_sink.py --seconds {args.seconds:g}`, "
-        f"{dt.date.today().isoformat()}, {machine()}; one core. 1-minute load average "
-        f"{load_before:.2f} before, {load_after:.2f} after (its own work included)"
-        + ("." if quiet else ": **not a quiet machine, not a result**."),
+        f"{dt.date.today().isoformat()}, {machine()}; one core. "
+        + load_note(load_before, load_after),
         "",
         "| rows per batch | sink | µs per batch, request's thread | CPU µs per row, all threads |",
         "|---|---|---|---|",

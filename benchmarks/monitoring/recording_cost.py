@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from _common import ROOT, machine, write_section  # noqa: E402
+from _common import ROOT, load_note, machine, write_section  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,16 +126,12 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
     load_after = os.getloadavg()[0]
-    # The load after includes the benchmark's own work (it may use both cores): the machine
-    # was quiet when nothing else ran before it.
-    quiet = load_before <= 1.5
     lines = [
         "## Monitoring: what recording costs a serving worker",
         "",
         f"`benchmarks/monitoring/recording_cost.py --seconds {args.seconds:g} --rounds "
         f"{args.rounds} --batch {args.batch}`, {dt.date.today().isoformat()}, {machine()}; one "
-        f"core. 1-minute load average {load_before:.2f} before, {load_after:.2f} after "
-        "(its own work included)" + ("." if quiet else ": **not a quiet machine, not a result**."),
+        "core. " + load_note(load_before, load_after),
         "",
         "| transactions per batch | recording off: tx/s, CPU µs/tx | on: tx/s, CPU µs/tx | "
         "tx/s on / off | CPU on / off | recording's threads, CPU µs/tx |",

@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import bench  # noqa: E402
-from _common import ROOT, WORK, machine, write_section  # noqa: E402
+from _common import ROOT, WORK, load_note, machine, write_section  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from tests.serving.traffic import (  # noqa: E402
@@ -299,13 +299,11 @@ def _terminate(project: Path, env: dict, batches: list[bytes]) -> dict:
 def _render(tag: str, results: dict, load: tuple[float, float]) -> str:
     slow, storm, kill, term = (results[k] for k in ("slow", "storm", "kill", "term"))
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(storm["statuses"].items()))
-    quiet = max(load) <= 1.5
     lines = [
         "## Serving faults",
         "",
         f"`benchmarks/serving/faults.py`, {dt.date.today().isoformat()}, {machine()}.",
-        f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after"
-        + ("." if quiet else " (above 1.5: other work shared the cores; not a result)."),
+        load_note(*load),
         f"Model `{tag}`; `bentoml serve` of the service as shipped (its default limits: 64",
         "requests in flight per worker, 4 MiB bodies, 10 s to send a head or a body). Good",
         f"traffic: {GOOD_CONCURRENCY} closed-loop clients of one transaction per request",

@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import bench  # noqa: E402
-from _common import ROOT, WORK, machine, scratch_project, write_section  # noqa: E402
+from _common import ROOT, WORK, load_note, machine, scratch_project, write_section  # noqa: E402
 
 TARGETS = ("lab2prod", "fastapi", "mlflow")
 TRACKING = ROOT / ".tools" / "tracking" / "bin"
@@ -412,14 +412,7 @@ def _render(
         "## Serving soak",
         "",
         f"`benchmarks/serving/soak.py`, {dt.date.today().isoformat()}, {machine()}.",
-        # The load after is mostly the soak's own (wrk and the servers on both cores): the
-        # machine was quiet when nothing else ran before it.
-        f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (its own work included)"
-        + (
-            " (above 1.5 before: other work shared the cores, so these are not a result)."
-            if load[0] > 1.5
-            else "."
-        ),
+        load_note(*load),
         f"Model `{tag}`; requests of one test-period transaction each. Each server is started",
         f"fresh, warmed for {args.warmup:g} s, then loaded by {client} with {args.concurrency}",
         f"keep-alive connections on the same cores for {windows} back-to-back windows of",
