@@ -2,17 +2,18 @@
 
 from kedro.config import OmegaConfigLoader
 
-from fraud_detection.hooks import ArrowSystemMemoryHooks
 from lab2prod.lineage import ManifestHooks
+from lab2prod.memory import SystemMemoryHooks
 from lab2prod.tracking import TrackingHooks
 
 # With the `tracking` extra (kedro-mlflow), typed parameters one key each, the metrics and reports
 # the catalog marks, and notebook reports go to the MLflow run of every `kedro run`; without it
-# these hooks do nothing. See docs/operations/mlflow.md. Arrow allocates through the system
-# allocator in every process that loads or saves data (fraud_detection/hooks.py). ManifestHooks:
+# these hooks do nothing. See docs/operations/mlflow.md. SystemMemoryHooks: what a step frees goes
+# back to the system (Arrow on the system allocator, glibc's trim threshold low) in every process
+# that loads or saves data (lab2prod/memory.py). ManifestHooks:
 # a manifest per run in data/09_tracking/runs/, the records `kedro run --cache` compares with
 # (docs/reproducibility.md).
-HOOKS = (TrackingHooks(), ArrowSystemMemoryHooks(), ManifestHooks())
+HOOKS = (TrackingHooks(), SystemMemoryHooks(), ManifestHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
