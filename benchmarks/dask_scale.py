@@ -105,10 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="--runner-params for DaskRunner, e.g. memory_limit=0 (no per-worker memory limit)",
     )
+    parser.add_argument(
+        "--runners", nargs="+", choices=RUNNERS, default=list(RUNNERS), help="(default: both)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs alone")
     args = parser.parse_args(argv)
-    runners = dict(RUNNERS)
-    if args.dask_params:
+    runners = {name: RUNNERS[name] for name in args.runners}
+    if args.dask_params and "dask" in runners:
         runners["dask"] = [*RUNNERS["dask"], "--runner-params", args.dask_params]
 
     load_before = Path("/proc/loadavg").read_text().split()[0]
